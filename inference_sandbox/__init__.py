@@ -1,0 +1,1 @@
+"""A local Kubernetes API server with simulated Knative/LWS controllers. Test and demo infrastructure only."""

@@ -1,0 +1,1 @@
+"""Pulumi components for inference-stacks."""
