@@ -1,0 +1,107 @@
+"""Rendering: spec + cluster profile → Kubernetes manifests (pure, deterministic).
+
+>>> manifests = render(spec, load_profile("kai"))
+
+The list is in apply order: Secrets and PVCs first, then the serving object (Knative Service
+or LeaderWorkerSet), then the Services and access policies that point at its pods. A token
+given in the spec is redacted unless ``include_secret_values=True`` (front doors that apply
+objects ask for it; nothing that prints or stores manifests should).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inference_core.profile import ClusterProfile
+from inference_core.render.endpoints import Endpoints, endpoints
+from inference_core.render.extras import (
+    HF_TOKEN_KEY,
+    access_policies,
+    hf_token_secret_name,
+    token_secret,
+    tool_services,
+    volume_claims,
+)
+from inference_core.render.knative import knative_service
+from inference_core.render.knative import pod_selector as knative_selector
+from inference_core.render.lws import leader_selector, leader_service, leader_worker_set
+from inference_core.render.meta import (
+    MANAGED_BY,
+    REDACTED_ANNOTATION,
+    WORKLOAD_LABEL,
+    workload_selector,
+)
+from inference_core.spec.kinds import CustomInference, DistributedInference, HuggingFaceInference
+from inference_core.spec.loader import AnySpec
+
+SERVING_KINDS = {("serving.knative.dev/v1", "Service"),
+                 ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")}
+
+__all__ = [
+    "HF_TOKEN_KEY",
+    "MANAGED_BY",
+    "REDACTED_ANNOTATION",
+    "WORKLOAD_LABEL",
+    "Endpoints",
+    "endpoints",
+    "hf_token_secret_name",
+    "is_redacted",
+    "render",
+    "serving_object",
+    "workload_selector",
+]
+
+
+def render(spec: AnySpec, profile: ClusterProfile | None = None, *,
+           include_secret_values: bool = False) -> list[dict[str, Any]]:
+    """Every Kubernetes object of the workload, in apply order.
+
+    Raises ``ProfileError`` when the spec needs something the profile has off.
+    """
+    profile = profile or ClusterProfile()
+    out: list[dict[str, Any]] = []
+    if isinstance(spec, CustomInference):
+        secret = None
+        out += volume_claims(spec, profile, spec.spec.storage)
+        serving = knative_service(spec, profile)
+        selector = knative_selector(spec.metadata.name)
+        tools = [(t.access, t.port, f"spec.tools[{i}].access")
+                 for i, t in enumerate(spec.spec.tools)]
+        after = tool_services(spec, profile, selector)
+        after += access_policies(spec, profile, selector, spec.spec.endpoint.access,
+                                 "spec.endpoint.access", tools)
+    elif isinstance(spec, HuggingFaceInference):
+        secret = token_secret(spec, profile, spec.spec.model,
+                              include_values=include_secret_values)
+        out += volume_claims(spec, profile, spec.spec.storage)
+        serving = knative_service(spec, profile)
+        after = access_policies(spec, profile, knative_selector(spec.metadata.name),
+                                spec.spec.endpoint.access, "spec.endpoint.access")
+    else:
+        assert isinstance(spec, DistributedInference)
+        secret = token_secret(spec, profile, spec.spec.model,
+                              include_values=include_secret_values)
+        out += volume_claims(spec, profile, spec.spec.leader.storage + spec.spec.workers.storage)
+        serving = leader_worker_set(spec, profile)
+        after = [leader_service(spec, profile)]
+        after += access_policies(spec, profile, leader_selector(spec.metadata.name),
+                                 spec.spec.endpoint.access, "spec.endpoint.access")
+    if secret is not None:
+        out.insert(0, secret)
+    out.append(serving)
+    out.extend(after)
+    return out
+
+
+def serving_object(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """The Knative Service or LeaderWorkerSet among rendered manifests."""
+    for obj in manifests:
+        if (obj.get("apiVersion"), obj.get("kind")) in SERVING_KINDS:
+            return obj
+    raise ValueError("no Knative Service or LeaderWorkerSet among the manifests")
+
+
+def is_redacted(obj: dict[str, Any]) -> bool:
+    """True for a Secret rendered without its value (must never be applied)."""
+    annotations = obj.get("metadata", {}).get("annotations") or {}
+    return bool(annotations.get(REDACTED_ANNOTATION) == "true")

@@ -1,0 +1,151 @@
+"""Supporting objects: the HF token Secret, new-volume PVCs, tool Services, Istio policies."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from inference_core.errors import ProfileError
+from inference_core.profile import ClusterProfile
+from inference_core.render.meta import REDACTED_ANNOTATION, base_metadata
+from inference_core.spec.common import Access, AccessMode, DataSource, ModelSource, ToolType
+from inference_core.spec.loader import AnySpec
+from inference_core.spec.quantities import format_memory
+
+HF_TOKEN_KEY = "HF_TOKEN"
+REDACTED = "<redacted>"
+
+
+def hf_token_secret_name(workload: str) -> str:
+    """Name of the Secret holding a token given in the spec."""
+    return f"{workload}-hf-token"
+
+
+def token_secret(spec: AnySpec, profile: ClusterProfile, model: ModelSource | None,
+                 *, include_values: bool) -> dict[str, Any] | None:
+    """The Secret holding a token given in the spec (value redacted unless asked for)."""
+    if model is None or model.token is None:
+        return None
+    meta = base_metadata(spec, profile, hf_token_secret_name(spec.metadata.name))
+    value = model.token.get_secret_value() if include_values else REDACTED
+    if not include_values:
+        meta["annotations"] = {REDACTED_ANNOTATION: "true"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque",
+            "data": {HF_TOKEN_KEY: base64.b64encode(value.encode()).decode()}}
+
+
+def token_env(spec: AnySpec, model: ModelSource | None) -> list[dict[str, Any]]:
+    """``HF_TOKEN`` from the spec's Secret or the user's existing one."""
+    if model is None:
+        return []
+    if model.token is not None:
+        secret = hf_token_secret_name(spec.metadata.name)
+    elif model.token_secret is not None:
+        secret = model.token_secret
+    else:
+        return []
+    return [{"name": HF_TOKEN_KEY,
+             "valueFrom": {"secretKeyRef": {"name": secret, "key": HF_TOKEN_KEY}}}]
+
+
+def volume_claims(spec: AnySpec, profile: ClusterProfile,
+                  storage: list[DataSource]) -> list[dict[str, Any]]:
+    """PVCs for ``volume`` data sources (named ``<workload>-<volume>``)."""
+    claims = []
+    for src in storage:
+        if src.volume is None:
+            continue
+        body: dict[str, Any] = {
+            "accessModes": [m.value for m in src.volume.access_modes],
+            "resources": {"requests": {"storage": format_memory(src.volume.size)}},
+            "volumeMode": src.volume.volume_mode.value,
+        }
+        if src.volume.storage_class:
+            body["storageClassName"] = src.volume.storage_class
+        claims.append({"apiVersion": "v1", "kind": "PersistentVolumeClaim",
+                       "metadata": base_metadata(spec, profile,
+                                                 f"{spec.metadata.name}-{src.name}"),
+                       "spec": body})
+    return claims
+
+
+def tool_services(spec: AnySpec, profile: ClusterProfile,
+                  selector: dict[str, str]) -> list[dict[str, Any]]:
+    """One Service per tool connection (NodePort, or the profile's external type)."""
+    out = []
+    for tool in getattr(spec.spec, "tools", []):
+        port: dict[str, Any] = {"name": tool.name, "port": tool.port, "targetPort": tool.port,
+                                "protocol": "TCP"}
+        if tool.type is ToolType.NODE_PORT:
+            svc_type = "NodePort"
+            if tool.node_port is not None:
+                port["nodePort"] = tool.node_port
+        else:
+            svc_type = profile.external_service_type
+        out.append({"apiVersion": "v1", "kind": "Service",
+                    "metadata": base_metadata(spec, profile, f"{spec.metadata.name}-{tool.name}"),
+                    "spec": {"type": svc_type, "selector": dict(selector), "ports": [port]}})
+    return out
+
+
+def access_policies(
+    spec: AnySpec, profile: ClusterProfile, selector: dict[str, str], access: Access,
+    field: str, tool_rules: list[tuple[Access, int, str]] | None = None,
+) -> list[dict[str, Any]]:
+    """Istio RequestAuthentication + AuthorizationPolicy when an endpoint is not public.
+
+    Once an ALLOW policy selects a pod, Istio denies whatever no rule matches, so public
+    endpoints beside restricted ones get an allow rule of their own. The main endpoint's rule
+    covers every port but the tools' (Knative traffic enters through the queue-proxy port).
+    """
+    tool_rules = tool_rules or []
+    restricted = [(a, port, f) for a, port, f in [(access, 0, field), *tool_rules]
+                  if a.mode is not AccessMode.PUBLIC]
+    if not restricted:
+        return []
+    istio = profile.istio
+    first_field = restricted[0][2]
+    if not istio.enabled:
+        raise ProfileError(first_field, "restricted endpoint access", "istio.enabled",
+                           "install Istio and use a profile with istio.enabled, or set "
+                           "access.mode: public")
+    if not istio.issuer or not istio.jwks_uri:
+        raise ProfileError(first_field, "restricted endpoint access", "istio.issuer/jwksUri",
+                           "name the identity provider's JWT issuer and JWKS URL in the profile")
+    name = spec.metadata.name
+    request_auth = {
+        "apiVersion": "security.istio.io/v1", "kind": "RequestAuthentication",
+        "metadata": base_metadata(spec, profile, f"{name}-jwt"),
+        "spec": {"selector": {"matchLabels": dict(selector)},
+                 "jwtRules": [{"issuer": istio.issuer, "jwksUri": istio.jwks_uri,
+                               "forwardOriginalToken": True}]},
+    }
+    tool_ports = [str(port) for _, port, _ in tool_rules]
+    rules = [_rule(access, istio.groups_claim, istio.user_claim, not_ports=tool_ports)]
+    rules += [_rule(acc, istio.groups_claim, istio.user_claim, ports=[str(port)])
+              for acc, port, _ in tool_rules]
+    policy = {
+        "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
+        "metadata": base_metadata(spec, profile, f"{name}-access"),
+        "spec": {"selector": {"matchLabels": dict(selector)}, "action": "ALLOW",
+                 "rules": rules},
+    }
+    return [request_auth, policy]
+
+
+def _rule(access: Access, groups_claim: str, user_claim: str, *, ports: list[str] | None = None,
+          not_ports: list[str] | None = None) -> dict[str, Any]:
+    rule: dict[str, Any] = {}
+    if access.mode is not AccessMode.PUBLIC:
+        rule["from"] = [{"source": {"requestPrincipals": ["*"]}}]
+    if ports:
+        rule["to"] = [{"operation": {"ports": ports}}]
+    elif not_ports:
+        rule["to"] = [{"operation": {"notPorts": not_ports}}]
+    if access.mode is AccessMode.GROUPS:
+        rule["when"] = [{"key": f"request.auth.claims[{groups_claim}]",
+                         "values": list(access.groups)}]
+    elif access.mode is AccessMode.USERS:
+        rule["when"] = [{"key": f"request.auth.claims[{user_claim}]",
+                         "values": list(access.users)}]
+    return rule
