@@ -11,7 +11,6 @@ scheduler), ``kai`` (KAI-Scheduler, common Knative flags on, Istio) and ``runai`
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
@@ -22,6 +21,8 @@ from inference_core.errors import FieldIssue, SpecError
 from inference_core.spec.base import SpecModel
 from inference_core.spec.common import Priority
 from inference_core.spec.quantities import Memory
+
+PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
 # Knative config-features flags and their shipped defaults (k8s-mapping.md §1.6).
 KNATIVE_FEATURE_DEFAULTS: dict[str, str] = {
@@ -149,9 +150,7 @@ class ClusterProfile(SpecModel):
 
 def builtin_profiles() -> list[str]:
     """Names of the profiles shipped with the package."""
-    folder = resources.files("inference_core") / "profiles"
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
-                  if p.name.endswith(".yaml"))
+    return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
 
 
 def load_profile(ref: str | Path | None = None) -> ClusterProfile:
@@ -167,7 +166,7 @@ def load_profile(ref: str | Path | None = None) -> ClusterProfile:
                                         source=str(path))]) from err
         source = str(path)
     else:
-        file = resources.files("inference_core") / "profiles" / f"{ref}.yaml"
+        file = PROFILES_DIR / f"{ref}.yaml"
         if not file.is_file():
             raise SpecError([FieldIssue("(profile)", "is not a built-in profile or a file",
                                         str(ref), ", ".join(builtin_profiles()))])

@@ -1,0 +1,1 @@
+"""The ``infstack`` command line."""

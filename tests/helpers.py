@@ -1,0 +1,44 @@
+"""Shared test helpers."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inference_core.paths import shared_dir
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
+
+
+def require_shared() -> Path:
+    """The shared folder; skip when absent locally, fail when CI demands it."""
+    found = shared_dir()
+    if found is None:
+        if os.environ.get("INFSTACK_REQUIRE_SHARED") == "1":
+            pytest.fail("../shared is required (INFSTACK_REQUIRE_SHARED=1) but was not found")
+        pytest.skip("../shared (CRD schemas) is not beside the checkout")
+    return found
+
+
+def example_profile(path: Path) -> str:
+    """The profile an example names on its first line (``# profile: kai``)."""
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    return first.split(":", 1)[1].strip() if first.startswith("# profile:") else "default"
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``patch`` merged in; a ``None`` value deletes the key."""
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
