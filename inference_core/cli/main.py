@@ -41,7 +41,7 @@ def _load_all(files: list[Path]) -> list[Any]:
     from inference_core.spec import load_specs
 
     specs: list[Any] = []
-    issues = []
+    issues: list[Any] = []
     for file in files:
         try:
             specs.extend(load_specs(file))
