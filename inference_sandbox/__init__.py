@@ -1,1 +1,4 @@
-"""A local Kubernetes API server with simulated Knative/LWS controllers. Test and demo infrastructure only."""
+"""Local Kubernetes API server with simulated Knative/LWS controllers.
+
+Test and demo infrastructure only: never imported by the production packages.
+"""

@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
-exec .venv/bin/python -m inference_core.demo "$@"
+exec .venv/bin/python scripts/demo.py "$@"
