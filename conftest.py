@@ -1,0 +1,3 @@
+"""Root pytest configuration: fixtures from the test and demo infrastructure."""
+
+pytest_plugins = ["inference_sandbox.hub.pytest_plugin"]
