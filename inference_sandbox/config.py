@@ -1,0 +1,183 @@
+"""Configuration of a sandbox: cluster shape (GPU nodes, KAI queues), Knative features, timings.
+
+All durations in :class:`Timings` are *simulated* seconds; the clock's ``speed`` says how many
+simulated seconds pass per real second (``speed=600`` makes Knative's 600 s progress deadline
+pass in about one real second).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+#: Knative ``config-features`` as shipped (k8s-mapping.md §1.6). Any value other than
+#: ``disabled`` lets the field through the mask.
+DEFAULT_FEATURES: dict[str, str] = {
+    "multi-container": "enabled",
+    "kubernetes.podspec-affinity": "disabled",
+    "kubernetes.podspec-nodeselector": "disabled",
+    "kubernetes.podspec-tolerations": "disabled",
+    "kubernetes.podspec-topologyspreadconstraints": "disabled",
+    "kubernetes.podspec-runtimeclassname": "disabled",
+    "kubernetes.podspec-schedulername": "disabled",
+    "kubernetes.podspec-priorityclassname": "disabled",
+    "kubernetes.podspec-securitycontext": "disabled",
+    "kubernetes.containerspec-addcapabilities": "disabled",
+    "kubernetes.podspec-init-containers": "disabled",
+    "kubernetes.podspec-volumes-emptydir": "enabled",
+    "kubernetes.podspec-persistent-volume-claim": "disabled",
+    "kubernetes.podspec-persistent-volume-write": "disabled",
+    "kubernetes.podspec-volumes-hostpath": "disabled",
+    "kubernetes.podspec-volumes-csi": "disabled",
+    "kubernetes.podspec-volumes-ephemeral": "disabled",
+    "kubernetes.podspec-volumes-image": "disabled",
+    "kubernetes.podspec-volumes-mount-propagation": "disabled",
+    "kubernetes.podspec-fieldref": "disabled",
+    "kubernetes.podspec-dnspolicy": "disabled",
+    "kubernetes.podspec-dnsconfig": "disabled",
+    "kubernetes.podspec-hostaliases": "disabled",
+    "kubernetes.podspec-hostipc": "disabled",
+    "kubernetes.podspec-hostpid": "disabled",
+    "kubernetes.podspec-hostnetwork": "disabled",
+    "kubernetes.podspec-shareprocessnamespace": "disabled",
+    "tag-header-based-routing": "disabled",
+    "autodetect-http2": "disabled",
+}
+
+#: Knative ``config-defaults`` / ``config-autoscaler`` values the webhook uses.
+DEFAULT_KNATIVE_DEFAULTS: dict[str, str] = {
+    "revision-timeout-seconds": "300",
+    "max-revision-timeout-seconds": "600",
+    "container-concurrency": "0",
+    "container-concurrency-max-limit": "1000",
+    "allow-container-concurrency-zero": "true",
+    "allow-zero-initial-scale": "false",
+    "initial-scale": "1",
+    "progress-deadline": "600s",
+}
+
+KNATIVE_NAMESPACE = "knative-serving"
+
+
+@dataclass(frozen=True)
+class GpuNode:
+    """One node of the simulated cluster.
+
+    ``gpus`` is the number of whole ``nvidia.com/gpu`` devices it offers; ``taints`` are
+    ``{"key", "value", "effect"}`` mappings like a Node's ``spec.taints``.
+    """
+
+    name: str
+    gpus: int = 8
+    labels: Mapping[str, str] = field(default_factory=dict)
+    taints: tuple[Mapping[str, str], ...] = ()
+    gpu_product: str = "NVIDIA-A100-SXM4-80GB"
+    gpu_memory_mib: int = 81920
+    cpu: str = "64"
+    memory: str = "512Gi"
+
+
+@dataclass(frozen=True)
+class KaiQueue:
+    """A KAI ``scheduling.run.ai/v2`` Queue created at start-up (GPU resources only).
+
+    ``gpu_quota`` -1 = unlimited; ``gpu_limit`` -1 = no limit, 0 = nothing beyond quota.
+    """
+
+    name: str
+    gpu_quota: float = -1
+    gpu_limit: float = -1
+    over_quota_weight: int = 1
+    parent: str | None = None
+
+
+@dataclass(frozen=True)
+class Timings:
+    """Simulated durations (seconds) of what the fake kubelet and controllers do."""
+
+    schedule_delay: float = 0.5
+    image_pull: float = 4.0
+    container_start: float = 1.0
+    readiness_delay: float = 3.0
+    crash_after: float = 2.0
+    crash_backoff_base: float = 10.0
+    crash_backoff_max: float = 300.0
+    image_pull_backoff: float = 10.0
+    progress_deadline: float = 600.0
+    scale_to_zero_after: float = 90.0
+
+
+def default_nodes() -> tuple[GpuNode, ...]:
+    """Two nodes with eight GPUs each."""
+    return (GpuNode("gpu-node-0"), GpuNode("gpu-node-1"))
+
+
+@dataclass
+class SandboxConfig:
+    """Everything a :class:`~inference_sandbox.Sandbox` can be told.
+
+    - ``features``: Knative ``config-features`` overrides, merged over
+      :data:`DEFAULT_FEATURES` into the ConfigMap ``knative-serving/config-features``
+      (admission reads it live, so a test may also change it through the API).
+    - ``knative_defaults``: overrides of ``config-defaults``/``config-autoscaler``/
+      ``config-deployment`` keys (``progress-deadline``, ``max-revision-timeout-seconds`` ...).
+    - ``speed``: simulated seconds per real second (see :class:`Timings`).
+    - ``gpu_nodes`` / ``queues``: the capacity model (Node objects, KAI Queues).
+    - ``namespaces``: created at start (plus default, kube-system, kube-public,
+      knative-serving); ``auto_create_namespaces`` makes writes into unknown namespaces
+      create them instead of failing with 404 like a real cluster.
+    - ``port``: 0 picks a free port; ``host`` must be loopback. ``kubeconfig_path``: where to
+      write the kubeconfig (a temporary file when None); ``token``: the bearer token.
+    - ``schema_admission``: validate against the shared CRD schemas (off = webhook rules
+      only); ``controllers``: run the simulated controllers (off = a plain API server).
+    - Limits: ``max_watches`` open watch streams (more get 429), ``watch_history`` events
+      kept per resource for resuming watches (older versions get 410), ``max_events``
+      stored core/v1 Events, ``max_request_log`` requests remembered in ``sb.requests``.
+    - ``bookmark_interval`` (real s) for ``allowWatchBookmarks``; ``resync_period`` (real s)
+      of the controllers' safety-net resync; ``seed`` for names and fault rates;
+      ``extra_objects`` created at start (through admission, like API writes).
+    """
+
+    features: Mapping[str, str] = field(default_factory=dict)
+    knative_defaults: Mapping[str, str] = field(default_factory=dict)
+    speed: float = 1.0
+    gpu_nodes: tuple[GpuNode, ...] | list[GpuNode] = field(default_factory=default_nodes)
+    queues: tuple[KaiQueue, ...] | list[KaiQueue] = ()
+    namespaces: tuple[str, ...] | list[str] = ("default",)
+    auto_create_namespaces: bool = False
+    timings: Timings = field(default_factory=Timings)
+    host: str = "127.0.0.1"
+    port: int = 0
+    kubeconfig_path: str | None = None
+    context_name: str = "sandbox"
+    token: str = "sandbox-token"
+    schema_admission: bool = True
+    controllers: bool = True
+    max_watches: int = 2000
+    watch_history: int = 2000
+    max_events: int = 1000
+    max_request_log: int = 10000
+    bookmark_interval: float = 1.0
+    resync_period: float = 0.05
+    domain: str = "example.com"
+    seed: int = 0
+    sim_timestamps: bool = False
+    extra_objects: tuple[dict[str, Any], ...] | list[dict[str, Any]] = ()
+
+    def __post_init__(self) -> None:
+        if self.speed <= 0:
+            raise ValueError(f"SandboxConfig.speed must be > 0 (got {self.speed!r})")
+        if self.host not in ("127.0.0.1", "localhost", "::1"):
+            raise ValueError(
+                f"SandboxConfig.host must be a loopback address (got {self.host!r}); "
+                "the sandbox never listens on other interfaces"
+            )
+
+    def merged_features(self) -> dict[str, str]:
+        """Shipped Knative feature flags with this config's overrides applied."""
+        return {**DEFAULT_FEATURES, **dict(self.features)}
+
+    def merged_knative_defaults(self) -> dict[str, str]:
+        """Knative config-defaults with this config's overrides applied."""
+        return {**DEFAULT_KNATIVE_DEFAULTS, **dict(self.knative_defaults)}

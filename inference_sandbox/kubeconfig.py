@@ -1,0 +1,35 @@
+"""Write a kubeconfig that points the official clients at a sandbox."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+def kubeconfig_dict(server: str, *, context: str = "sandbox", token: str = "sandbox-token",
+                    namespace: str = "default", user: str = "sandbox-user") -> dict[str, Any]:
+    """A one-cluster, one-user, one-context kubeconfig."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "preferences": {},
+        "clusters": [{"name": context, "cluster": {"server": server}}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": context,
+                      "context": {"cluster": context, "user": user, "namespace": namespace}}],
+        "current-context": context,
+    }
+
+
+def write_kubeconfig(path: str | os.PathLike[str], server: str, **kwargs: Any) -> Path:
+    """Write the kubeconfig (mode 0600, parents created) and return its path."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    text = yaml.safe_dump(kubeconfig_dict(server, **kwargs), sort_keys=False)
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return target
