@@ -1,0 +1,212 @@
+"""``AsyncInferenceHook``: the asyncio twin of ``InferenceHook`` used by triggers.
+
+Config and auth come from the cncf-kubernetes ``AsyncKubernetesHook`` (same connection
+extras). Requests go through a ``kubernetes_asyncio`` ``ApiClient`` with a client-side
+timeout, the shared retry policy and the shared error mapping. ``watch`` streams one
+watch request and turns a 410 (``Expired``/``Gone``) into :class:`WatchExpired` so the
+caller relists; resuming after a drop is the caller's job (see ``informer.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Iterable
+from typing import Any
+
+import tenacity
+
+from airflow_provider.hooks.resources import Resource, resource_for
+from airflow_provider.hooks.retry import RetryPolicy, connection_error, status_error
+from inference_core.errors import DeployError, KubeApiError
+
+log = logging.getLogger(__name__)
+
+
+class WatchExpired(KubeApiError):
+    """The watch's resourceVersion is too old (HTTP 410): relist, then watch again."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status=410, reason="Expired")
+
+
+class AsyncInferenceHook:
+    """Read, list and watch objects asynchronously (see ``InferenceHook`` for parameters).
+
+    ``__init__`` only stores; the client is made on first use inside the running loop.
+    Call :meth:`close` when done (the shared informers do).
+    """
+
+    def __init__(
+        self,
+        kubernetes_conn_id: str = "kubernetes_default",
+        *,
+        cluster_context: str | None = None,
+        config_file: str | None = None,
+        in_cluster: bool | None = None,
+        request_timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.cluster_context = cluster_context
+        self.config_file = config_file
+        self.in_cluster = in_cluster
+        self.request_timeout = request_timeout
+        self.retry = retry or RetryPolicy()
+        self._client: Any = None
+
+    async def api_client(self) -> Any:
+        """The ``kubernetes_asyncio`` ``ApiClient`` (made once per hook)."""
+        if self._client is None:
+            from kubernetes_asyncio import client as aclient
+
+            cfg = await self._load_configuration()
+            self._client = aclient.ApiClient(configuration=cfg)
+        return self._client
+
+    async def _load_configuration(self) -> Any:
+        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
+        from kubernetes_asyncio import client as aclient
+        from kubernetes_asyncio import config as aconfig
+
+        cfg = aclient.Configuration()
+        try:
+            if self.config_file:
+                await aconfig.load_kube_config(
+                    config_file=self.config_file, context=self.cluster_context,
+                    client_configuration=cfg,
+                )
+            else:
+                hook = AsyncKubernetesHook(
+                    conn_id=self.kubernetes_conn_id, cluster_context=self.cluster_context,
+                    in_cluster=self.in_cluster, client_configuration=cfg,
+                )
+                await hook._load_config()
+        except Exception as e:  # config errors come in many library types
+            raise DeployError(
+                f"connection {self.kubernetes_conn_id!r}: cannot load the Kubernetes "
+                f"configuration ({type(e).__name__}: {str(e)[:200]})"
+            ) from e
+        return cfg
+
+    async def close(self) -> None:
+        """Close the HTTP session."""
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.close()
+
+    async def request(
+        self, verb: str, path: str, *, query: Iterable[tuple[str, str]] = (),
+        body: Any = None, content_type: str = "application/json",
+    ) -> dict[str, Any]:
+        """One API call with timeout and retries; returns decoded JSON."""
+        retrying = tenacity.AsyncRetrying(**self.retry.tenacity_kwargs())
+        async for attempt in retrying:
+            with attempt:
+                return await self._send(verb, path, list(query), body, content_type)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send(
+        self, verb: str, path: str, query: list[tuple[str, str]], body: Any, content_type: str
+    ) -> dict[str, Any]:
+
+        import aiohttp
+
+        client = await self.api_client()
+        try:
+            resp = await client.call_api(
+                path, verb, query_params=query,
+                header_params={"Accept": "application/json", "Content-Type": content_type},
+                body=body, auth_settings=["BearerToken"], _preload_content=False,
+                _request_timeout=self.request_timeout,
+            )
+            async with resp:
+                data = await resp.read()
+                if not 200 <= resp.status <= 299:
+                    raise status_error(
+                        status=resp.status, verb=verb, path=path, body=data,
+                        headers=dict(resp.headers), redact="/secrets" in path,
+                    )
+        except (TimeoutError, aiohttp.ClientError, OSError) as e:
+            raise connection_error(verb=verb, path=path, exc=e) from None
+        return json.loads(data) if data else {}
+
+    async def get(
+        self, api_version: str, kind: str, name: str, namespace: str | None
+    ) -> dict[str, Any] | None:
+        """Read one object; ``None`` when absent."""
+        res = resource_for(api_version, kind)
+        try:
+            return await self.request("GET", res.object_path(namespace, name))
+        except KubeApiError as e:
+            if e.status == 404:
+                return None
+            raise
+
+    async def list_objects(
+        self, res: Resource, namespace: str | None
+    ) -> tuple[list[dict[str, Any]], str]:
+        """List a collection; returns the items and the list's resourceVersion."""
+        answer = await self.request("GET", res.collection_path(namespace))
+        items = list(answer.get("items") or [])
+        for item in items:  # list items lack apiVersion/kind; the evaluators need them
+            item.setdefault("apiVersion", res.api_version)
+            item.setdefault("kind", res.kind)
+        rv = str((answer.get("metadata") or {}).get("resourceVersion") or "")
+        return items, rv
+
+    async def watch(
+        self, res: Resource, namespace: str | None, resource_version: str, *,
+        timeout_seconds: int = 300,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Yield watch events (``{"type", "object"}``, bookmarks included) from one request.
+
+        Ends when the server closes the stream (a normal drop: resume from the last
+        resourceVersion). Raises :class:`WatchExpired` on 410, ``KubeApiError`` otherwise.
+        """
+
+        import aiohttp
+
+        client = await self.api_client()
+        path = res.collection_path(namespace)
+        query = [
+            ("watch", "true"), ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", str(timeout_seconds)),
+        ]
+        if resource_version:
+            query.append(("resourceVersion", resource_version))
+        timeout = aiohttp.ClientTimeout(
+            total=None, connect=self.request_timeout, sock_connect=self.request_timeout,
+            sock_read=timeout_seconds + self.request_timeout,
+        )
+        try:
+            resp = await client.call_api(
+                path, "GET", query_params=query, header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"], _preload_content=False, _request_timeout=timeout,
+            )
+            async with resp:
+                if resp.status == 410:
+                    raise WatchExpired(f"watch {path}: resourceVersion {resource_version} expired")
+                if not 200 <= resp.status <= 299:
+                    raise status_error(
+                        status=resp.status, verb="WATCH", path=path, body=await resp.read(),
+                        headers=dict(resp.headers), redact="/secrets" in path,
+                    )
+                async for line in resp.content:
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event.get("object") or {}
+                    if event.get("type") == "ERROR":
+                        code = obj.get("code")
+                        if code == 410:
+                            raise WatchExpired(f"watch {path}: {obj.get('message', 'expired')}")
+                        raise KubeApiError(
+                            f"watch {path}: {obj.get('reason')}: {obj.get('message')}",
+                            status=int(code) if code else None, reason=obj.get("reason"),
+                        )
+                    obj.setdefault("apiVersion", res.api_version)
+                    obj.setdefault("kind", res.kind)
+                    yield event
+        except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
+            raise connection_error(verb="WATCH", path=path, exc=e) from None

@@ -1,0 +1,1 @@
+"""Sensors of the inference-stacks Airflow provider."""

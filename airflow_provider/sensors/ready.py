@@ -1,0 +1,114 @@
+"""``InferenceReadySensor``: wait (deferrable, watch-based) until a workload serves."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseSensorOperator
+
+from airflow_provider.operators import lifecycle
+from airflow_provider.operators.lifecycle import ServingRef
+
+if TYPE_CHECKING:
+    from airflow_provider.hooks.inference import InferenceHook
+
+#: Spec kind → serving object (apiVersion, kind).
+SERVING_KINDS = {
+    "CustomInference": ("serving.knative.dev/v1", "Service"),
+    "HuggingFaceInference": ("serving.knative.dev/v1", "Service"),
+    "DistributedInference": ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"),
+}
+
+
+class InferenceReadySensor(BaseSensorOperator):
+    """Succeed when the workload is ready; fail fast with the reason when it has failed.
+
+    :param name: workload name (templated).
+    :param namespace: namespace (templated).
+    :param workload_kind: ``CustomInference``, ``HuggingFaceInference`` or
+        ``DistributedInference`` (templated).
+    :param expected_generation: wait for this generation (default: the current one).
+    :param expected_revision: Knative: wait for this revision (default: latest created).
+    :param deferrable: wait in the triggerer (default True); otherwise poke.
+    :param kubernetes_conn_id: cncf-kubernetes connection id.
+
+    ``timeout`` (seconds, BaseSensorOperator) bounds the wait from the first check.
+    Returns the same summary as the deploy operator.
+    """
+
+    template_fields: Sequence[str] = ("name", "namespace", "workload_kind",
+                                      "expected_revision")
+
+    def __init__(
+        self, *, name: str, namespace: str, workload_kind: str = "CustomInference",
+        expected_generation: int | None = None, expected_revision: str | None = None,
+        deferrable: bool = True, kubernetes_conn_id: str = "kubernetes_default",
+        cluster_context: str | None = None, config_file: str | None = None,
+        in_cluster: bool | None = None, **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.name = name
+        self.namespace = namespace
+        self.workload_kind = workload_kind
+        self.expected_generation = expected_generation
+        self.expected_revision = expected_revision
+        self.deferrable = deferrable
+        self.kubernetes_conn_id = kubernetes_conn_id
+        self.cluster_context = cluster_context
+        self.config_file = config_file
+        self.in_cluster = in_cluster
+
+    @cached_property
+    def hook(self) -> InferenceHook:
+        """The sync hook (made on first use)."""
+        from airflow_provider.hooks.inference import InferenceHook
+
+        return InferenceHook(self.kubernetes_conn_id, cluster_context=self.cluster_context,
+                             config_file=self.config_file, in_cluster=self.in_cluster)
+
+    def _ref(self) -> ServingRef:
+        if self.workload_kind not in SERVING_KINDS:
+            raise lifecycle.usage_error("workload_kind", self.workload_kind,
+                                        " | ".join(SERVING_KINDS))
+        api_version, kind = SERVING_KINDS[self.workload_kind]
+        return ServingRef(api_version, kind, self.namespace, self.name)
+
+    def poke(self, context: Any) -> bool:
+        """One synchronous check; raises on a terminal failure."""
+        r = lifecycle.check_once(self.hook, self._ref(),
+                                 expected_generation=self.expected_generation,
+                                 expected_revision=self.expected_revision)
+        if r.failed:
+            lifecycle.raise_for_event(lifecycle.payload_of(r))
+        return r.ready
+
+    def execute(self, context: Any) -> Any:
+        """Check once, then defer (or poke when ``deferrable=False``)."""
+        ref = self._ref()
+        r = lifecycle.check_once(self.hook, ref, expected_generation=self.expected_generation,
+                                 expected_revision=self.expected_revision)
+        if r.terminal or not self.deferrable:
+            if r.terminal:
+                return self.execute_complete(context, lifecycle.payload_of(r))
+            super().execute(context)
+            return lifecycle.summarize(lifecycle.check_once(
+                self.hook, ref, expected_generation=self.expected_generation,
+                expected_revision=self.expected_revision))
+        timeout = float(self.timeout.total_seconds() if isinstance(self.timeout, timedelta)
+                        else self.timeout)
+        trigger = lifecycle.make_trigger(
+            self.hook, ref, start_time=time.time(), timeout=timeout,
+            expected_generation=self.expected_generation,
+            expected_revision=self.expected_revision,
+        )
+        self.defer(trigger=trigger, method_name="execute_complete",
+                   timeout=timedelta(seconds=timeout + lifecycle.DEFER_SLACK_S))
+
+    def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
+        """Summary when ready; the event's error otherwise."""
+        r = lifecycle.raise_for_event(event)
+        return lifecycle.summarize(r, workload_kind=self.workload_kind)

@@ -1,0 +1,1 @@
+"""Triggers of the inference-stacks Airflow provider."""

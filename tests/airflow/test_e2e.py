@@ -1,0 +1,156 @@
+"""End to end: Airflow (dag.test, SQLite metadata DB) against the local API server."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import pytest
+
+from airflow_provider import dagrun
+from tests.airflow.conftest import connection_env
+
+DAGS = Path(__file__).resolve().parents[2] / "dags"
+KSVC = ("serving.knative.dev/v1", "Service")
+LWS = ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
+TOKEN = "hf_valid_granted"  # the Hub emulator accepts it
+
+
+@pytest.fixture
+def cluster(airflow_db: float, sandbox_factory: Any, monkeypatch: pytest.MonkeyPatch
+            ) -> Iterator[Any]:
+    sb = sandbox_factory(namespaces=["team-a", "team-c"])
+    monkeypatch.setenv("AIRFLOW_CONN_KUBERNETES_DEFAULT", connection_env(sb.kubeconfig_path))
+    monkeypatch.setenv("AIRFLOW_CONN_HUGGINGFACE_DEFAULT",
+                       json.dumps({"conn_type": "generic", "password": TOKEN}))
+    yield sb
+
+
+def run(dag_id: str, conf: dict[str, Any] | None = None) -> dagrun.RunResult:
+    return dagrun.run_dag(dagrun.load_dag(DAGS, dag_id), conf)
+
+
+def test_promotion_pipeline_happy_path(cluster: Any) -> None:
+    result = run("model_promotion")
+    assert result.succeeded, result.task_states
+    r = result.returns
+    stable, cand = r["deploy_baseline"]["revision"], r["deploy_candidate"]["revision"]
+    assert stable != cand and r["smoke_test"]["revision"] == cand
+    assert [t["percent"] for t in r["traffic_10"]["traffic"]] == [90, 10]
+    assert [t["percent"] for t in r["traffic_50"]["traffic"]] == [50, 50]
+    assert r["report"]["url"] and result.task_states["rollback"] == "skipped"
+    live = cluster.store.get(KSVC, "team-a", "sentiment")
+    assert [(t["revisionName"], t["percent"]) for t in live["status"]["traffic"]
+            if t["percent"]] == [(cand, 100)]
+
+
+def test_bad_candidate_fails_fast_and_traffic_returns_to_stable(cluster: Any) -> None:
+    assert run("model_promotion").succeeded
+    stable = cluster.store.get(KSVC, "team-a", "sentiment")["status"]["latestReadyRevisionName"]
+    started = time.monotonic()
+    result = run("model_promotion",
+                 {"candidate_image": "registry.example.com/acme/sentiment:does-not-exist"})
+    assert result.state == "failed"
+    assert result.task_states["deploy_candidate"] == "failed"
+    assert result.task_states["rollback"] == "success"
+    assert time.monotonic() - started < 60
+    live = cluster.store.get(KSVC, "team-a", "sentiment")
+    assert [(t["revisionName"], t["percent"]) for t in live["spec"]["traffic"]] == [(stable, 100)]
+
+
+def test_distributed_rollout(cluster: Any) -> None:
+    result = run("distributed_rollout")
+    assert result.succeeded, result.task_states
+    assert result.returns["rolling_update"]["kind"] == "LeaderWorkerSet"
+    lws = cluster.store.get(LWS, "team-c", "ranker")
+    images = {c["image"] for c in lws["spec"]["leaderWorkerTemplate"]["leaderTemplate"]["spec"]
+              ["containers"]}
+    assert images == {"registry.example.com/acme/ranker:2.1"}
+    assert result.returns["cleanup"]["skipped"]  # healthy: auto-deletion leaves it alone
+
+
+def test_huggingface_deploy_keeps_the_token_secret(cluster: Any, hub: Any,
+                                                   capfd: pytest.CaptureFixture[str]) -> None:
+    result = run("huggingface_deploy")
+    assert result.succeeded, result.task_states
+    out = capfd.readouterr()
+    assert TOKEN not in out.out + out.err
+    assert TOKEN not in json.dumps(result.returns)
+    secrets = [s for s in cluster.store.list(("v1", "Secret"), "team-a")
+               if "qwen" in s["metadata"]["name"]]
+    assert secrets, "the token must reach the cluster inside a Secret"
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rendered = [json.dumps(r.rendered_fields, default=str)
+                    for r in session.query(RenderedTaskInstanceFields).all()]
+    assert rendered and all(TOKEN not in r for r in rendered)
+
+
+def _deploy_op(**kw: Any) -> Any:
+    from airflow_provider.operators.deploy import DeployInferenceOperator
+
+    spec = {"apiVersion": "inference-stacks/v1alpha1", "kind": "CustomInference",
+            "metadata": {"name": "faulty", "project": "team-a"},
+            "spec": {"image": kw.pop("image", "acme/app:1"), "endpoint": {"port": 8080},
+                     "general": {"initializationTimeout": "5m"}}}
+    return DeployInferenceOperator(task_id="d", spec=spec, preflight=False, deferrable=False,
+                                   **kw)
+
+
+def test_api_faults_end_in_the_right_outcome(cluster: Any) -> None:
+    cluster.faults.fail(503, verb="patch", times=2)
+    cluster.faults.throttle(retry_after=1, verb="get", times=1)
+    cluster.faults.drop_watch(after_events=1, times=2)
+    cluster.faults.expire_watch(times=1)
+    summary = _deploy_op().execute({})
+    assert summary["state"] == "ready" and summary["revision"]
+    cluster.faults.clear()
+    cluster.faults.fail(500, verb="patch", times=None)  # a 5xx burst beyond the budget
+    from inference_core.errors import KubeApiError
+
+    with mock.patch("airflow_provider.hooks.retry.RetryPolicy.budget_s", 3.0), \
+            pytest.raises(KubeApiError) as info:
+        _deploy_op(image="acme/app:2").execute({})
+    assert info.value.status == 500
+
+
+def test_retry_after_a_crash_creates_no_duplicates(cluster: Any) -> None:
+    from airflow_provider.hooks.inference import InferenceHook
+
+    real = InferenceHook.apply_all
+
+    def crash_after_apply(self: Any, *a: Any, **k: Any) -> Any:
+        real(self, *a, **k)
+        raise RuntimeError("worker died")
+
+    with mock.patch.object(InferenceHook, "apply_all", crash_after_apply), \
+            pytest.raises(RuntimeError):
+        _deploy_op().execute({})
+    first = _deploy_op().execute({})
+    again = _deploy_op().execute({})
+    assert first["revision"] == again["revision"]
+    revisions = cluster.store.list(("serving.knative.dev/v1", "Revision"), "team-a")
+    assert len([r for r in revisions if r["metadata"]["name"].startswith("faulty-")]) == 1
+    assert len(cluster.store.list(KSVC, "team-a")) == 1
+
+
+def test_update_that_never_gets_ready_leaves_traffic_on_old_revision(cluster: Any) -> None:
+    from airflow_provider.operators.rolling_update import RollingUpdateInferenceOperator
+    from inference_core.errors import RolloutFailed
+
+    old = _deploy_op().execute({})["revision"]
+    op = RollingUpdateInferenceOperator(
+        task_id="u", spec=_deploy_op().spec, deferrable=False, timeout=3,
+        changes={"image": "acme/app:never-ready"})
+    with pytest.raises(RolloutFailed) as info:
+        op.execute({})
+    assert f"traffic stays on the previous revision {old}" in str(info.value)
+    live = cluster.store.get(KSVC, "team-a", "faulty")
+    assert live["status"]["latestReadyRevisionName"] == old
+    assert [t["revisionName"] for t in live["status"]["traffic"] if t["percent"]] == [old]

@@ -1,0 +1,146 @@
+"""Trigger serialization, deferral (TaskDeferred, method, timeout) and event handling."""
+
+from __future__ import annotations
+
+import inspect
+import socket
+from typing import Any
+from unittest import mock
+
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider.operators.delete import DeleteInferenceOperator
+from airflow_provider.operators.deploy import DeployInferenceOperator
+from airflow_provider.operators.rolling_update import RollingUpdateInferenceOperator
+from airflow_provider.operators.traffic import ShiftTrafficOperator
+from airflow_provider.sensors.ready import InferenceReadySensor
+from airflow_provider.triggers.readiness import CLASSPATH, InferenceReadyTrigger
+from inference_core.errors import ReadinessTimeout, SpecError, WorkloadFailed
+
+SPEC = {
+    "apiVersion": "inference-stacks/v1alpha1", "kind": "CustomInference",
+    "metadata": {"name": "iris", "project": "team-a"},
+    "spec": {"image": "ghcr.io/acme/iris:1", "endpoint": {"port": 8080},
+             "general": {"initializationTimeout": "2m"}},
+}
+KWARGS: dict[str, Any] = {
+    "api_version": "serving.knative.dev/v1", "kind": "Service", "name": "iris",
+    "namespace": "team-a", "start_time": 1_700_000_000.5, "timeout": 120.0,
+    "expected_generation": 2, "expected_revision": "iris-00002", "fail_fast": True,
+    "kubernetes_conn_id": "k8s", "cluster_context": "ctx", "config_file": "/kc",
+    "in_cluster": False,
+}
+
+
+def test_serialize_mirrors_constructor_exactly() -> None:
+    classpath, kwargs = InferenceReadyTrigger(**KWARGS).serialize()
+    assert classpath == CLASSPATH
+    assert kwargs == KWARGS
+    params = set(inspect.signature(InferenceReadyTrigger.__init__).parameters) - {"self"}
+    assert set(kwargs) == params
+    again = InferenceReadyTrigger(**kwargs)
+    assert again.serialize() == (classpath, kwargs)
+    assert again.deadline == KWARGS["start_time"] + KWARGS["timeout"]
+
+
+def _progressing_hook(generation: int = 4) -> mock.Mock:
+    hook = mock.Mock(kubernetes_conn_id="kubernetes_default", cluster_context=None,
+                     config_file=None, in_cluster=None)
+
+    def apply_all(manifests: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
+        out = []
+        for m in manifests:
+            meta = {**m["metadata"], "generation": generation}
+            out.append({**m, "metadata": meta})
+        return out
+
+    hook.apply_all.side_effect = apply_all
+    hook.get.return_value = {
+        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
+        "metadata": {"name": "iris", "namespace": "team-a", "generation": generation},
+        "status": {"observedGeneration": generation - 1},
+    }
+    hook.list.return_value = []
+    return hook
+
+
+def test_deploy_checks_once_then_defers_with_method_and_timeout() -> None:
+    op = DeployInferenceOperator(task_id="deploy", spec=SPEC, preflight=False)
+    hook = _progressing_hook()
+    op.__dict__["hook"] = hook
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context={})
+    deferred = info.value
+    assert deferred.method_name == "execute_complete"
+    assert deferred.timeout.total_seconds() == 120 + 120  # spec's 2m + slack
+    classpath, kwargs = deferred.trigger.serialize()
+    assert classpath == CLASSPATH
+    assert kwargs["expected_generation"] == 4 and kwargs["timeout"] == 120
+    assert (kwargs["kind"], kwargs["namespace"], kwargs["name"]) == ("Service", "team-a", "iris")
+    assert hook.apply_all.call_count == 1
+    assert hook.get.called  # the synchronous first check happened before deferring
+
+
+def test_execute_complete_raises_with_the_event_message() -> None:
+    op = DeployInferenceOperator(task_id="deploy", spec=SPEC)
+    event = {"status": "failed", "reason": "ImagePullBackOff", "kind": "Service",
+             "namespace": "team-a", "name": "iris", "revision": "iris-00001", "url": None,
+             "message": "Back-off pulling image \"ghcr.io/acme/iris:nope\"", "readiness": None}
+    with pytest.raises(WorkloadFailed, match="Back-off pulling image") as info:
+        op.execute_complete({}, event)
+    assert info.value.reason == "ImagePullBackOff"
+    with pytest.raises(ReadinessTimeout, match="not ready after"):
+        op.execute_complete({}, {**event, "status": "timeout",
+                                 "message": "not ready after 120s"})
+
+
+def test_execute_complete_returns_a_json_able_summary() -> None:
+    op = DeployInferenceOperator(task_id="deploy", spec=SPEC)
+    readiness = {"state": "ready", "reason": "Ready", "message": "ok", "kind": "Service",
+                 "namespace": "team-a", "name": "iris", "revision": "iris-00001",
+                 "url": "http://iris.team-a.example.com", "observed_generation": 1,
+                 "traffic": [{"revision": "iris-00001", "percent": 100, "tag": "candidate",
+                              "url": "http://candidate-iris.team-a.example.com",
+                              "latest_revision": False}]}
+    event = {"status": "ready", "reason": "Ready", "message": "ok", "kind": "Service",
+             "namespace": "team-a", "name": "iris", "revision": "iris-00001",
+             "url": readiness["url"], "readiness": readiness}
+    summary = op.execute_complete({}, event, workload_kind="CustomInference", generation=1)
+    import json
+
+    assert json.loads(json.dumps(summary)) == summary
+    assert summary["tag_urls"] == {"candidate": "http://candidate-iris.team-a.example.com"}
+    assert (summary["revision"], summary["url"]) == ("iris-00001", readiness["url"])
+
+
+def test_validation_happens_in_execute_before_any_call() -> None:
+    op = DeployInferenceOperator(task_id="deploy", spec={**SPEC, "spec": {"image": ""}})
+    hook = _progressing_hook()
+    op.__dict__["hook"] = hook
+    with pytest.raises(SpecError, match=r"spec\.image"):
+        op.execute(context={})
+    assert not hook.method_calls
+
+
+def test_constructors_make_no_network_calls() -> None:
+    def refuse(*a: Any, **k: Any) -> None:
+        raise AssertionError("network access in __init__")
+
+    with mock.patch.object(socket.socket, "connect", refuse):
+        DeployInferenceOperator(task_id="a", spec="spec.yaml")
+        RollingUpdateInferenceOperator(task_id="b", spec=SPEC, changes={"image": "x:2"})
+        ShiftTrafficOperator(task_id="c", name="iris", namespace="team-a", action="split",
+                             percent=10)
+        DeleteInferenceOperator(task_id="d", name="iris", namespace="team-a")
+        InferenceReadySensor(task_id="e", name="iris", namespace="team-a")
+
+
+def test_operators_are_keyword_only_with_tuple_template_fields() -> None:
+    for cls in (DeployInferenceOperator, RollingUpdateInferenceOperator, ShiftTrafficOperator,
+                DeleteInferenceOperator, InferenceReadySensor):
+        assert isinstance(cls.template_fields, tuple)
+        params = inspect.signature(cls.__init__).parameters.values()
+        assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in params
+                   if p.name != "self"), cls
+    assert DeployInferenceOperator(task_id="x", spec=SPEC).deferrable is True
