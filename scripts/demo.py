@@ -46,7 +46,8 @@ def run_pipeline() -> int:
         with Sandbox(config).running() as sandbox:
             print(f"  API server at {sandbox.url}, kubeconfig {sandbox.kubeconfig_path}")
             print("\n== 3. run the promotion pipeline with Airflow (dag.test)")
-            env = dict(os.environ, AIRFLOW_HOME=str(Path(tmp) / "airflow"))
+            env = dict(os.environ, AIRFLOW_HOME=str(Path(tmp) / "airflow"),
+                       AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
             return subprocess.call(
                 [sys.executable, "-m", "airflow_provider.demo", "--kubeconfig",
                  str(sandbox.kubeconfig_path)], env=env, cwd=REPO)

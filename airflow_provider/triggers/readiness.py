@@ -163,10 +163,12 @@ class InferenceReadyTrigger(BaseTrigger):
                 subs.append(informer.subscribe(conn, POD, self.namespace, by_selector, wake))
                 subs.append(informer.subscribe(conn, EVENT, self.namespace, by_involved, wake))
             event = await self._wait(main, subs, view, wake, knative)
-            yield TriggerEvent(event)
         finally:
+            # Before yielding: nothing guarantees the generator is resumed after its single
+            # event (dag.test() and the triggerer may drop it), so watches close here.
             for sub in subs:
                 await informer.unsubscribe(sub)
+        yield TriggerEvent(event)
 
     async def _wait(
         self, main: informer.Subscription, subs: list[informer.Subscription],
