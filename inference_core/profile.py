@@ -26,6 +26,7 @@ PROFILES_DIR = Path(__file__).resolve().parent / "profiles"
 
 # Knative config-features flags and their shipped defaults (k8s-mapping.md §1.6).
 KNATIVE_FEATURE_DEFAULTS: dict[str, str] = {
+    "multi-container": "enabled",
     "kubernetes.podspec-affinity": "disabled",
     "kubernetes.podspec-nodeselector": "disabled",
     "kubernetes.podspec-tolerations": "disabled",
@@ -39,9 +40,21 @@ KNATIVE_FEATURE_DEFAULTS: dict[str, str] = {
     "kubernetes.podspec-volumes-emptydir": "enabled",
     "kubernetes.podspec-persistent-volume-claim": "disabled",
     "kubernetes.podspec-persistent-volume-write": "disabled",
+    "kubernetes.podspec-volumes-hostpath": "disabled",
+    "kubernetes.podspec-volumes-csi": "disabled",
+    "kubernetes.podspec-volumes-ephemeral": "disabled",
+    "kubernetes.podspec-volumes-image": "disabled",
+    "kubernetes.podspec-volumes-mount-propagation": "disabled",
     "kubernetes.podspec-fieldref": "disabled",
-    "multi-container": "enabled",
+    "kubernetes.podspec-dnspolicy": "disabled",
+    "kubernetes.podspec-dnsconfig": "disabled",
+    "kubernetes.podspec-hostaliases": "disabled",
+    "kubernetes.podspec-hostipc": "disabled",
+    "kubernetes.podspec-hostpid": "disabled",
+    "kubernetes.podspec-hostnetwork": "disabled",
+    "kubernetes.podspec-shareprocessnamespace": "disabled",
     "tag-header-based-routing": "disabled",
+    "autodetect-http2": "disabled",
 }
 
 

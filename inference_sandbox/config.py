@@ -11,39 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from inference_core.profile import KNATIVE_FEATURE_DEFAULTS
+
 #: Knative ``config-features`` as shipped (k8s-mapping.md §1.6). Any value other than
 #: ``disabled`` lets the field through the mask.
-DEFAULT_FEATURES: dict[str, str] = {
-    "multi-container": "enabled",
-    "kubernetes.podspec-affinity": "disabled",
-    "kubernetes.podspec-nodeselector": "disabled",
-    "kubernetes.podspec-tolerations": "disabled",
-    "kubernetes.podspec-topologyspreadconstraints": "disabled",
-    "kubernetes.podspec-runtimeclassname": "disabled",
-    "kubernetes.podspec-schedulername": "disabled",
-    "kubernetes.podspec-priorityclassname": "disabled",
-    "kubernetes.podspec-securitycontext": "disabled",
-    "kubernetes.containerspec-addcapabilities": "disabled",
-    "kubernetes.podspec-init-containers": "disabled",
-    "kubernetes.podspec-volumes-emptydir": "enabled",
-    "kubernetes.podspec-persistent-volume-claim": "disabled",
-    "kubernetes.podspec-persistent-volume-write": "disabled",
-    "kubernetes.podspec-volumes-hostpath": "disabled",
-    "kubernetes.podspec-volumes-csi": "disabled",
-    "kubernetes.podspec-volumes-ephemeral": "disabled",
-    "kubernetes.podspec-volumes-image": "disabled",
-    "kubernetes.podspec-volumes-mount-propagation": "disabled",
-    "kubernetes.podspec-fieldref": "disabled",
-    "kubernetes.podspec-dnspolicy": "disabled",
-    "kubernetes.podspec-dnsconfig": "disabled",
-    "kubernetes.podspec-hostaliases": "disabled",
-    "kubernetes.podspec-hostipc": "disabled",
-    "kubernetes.podspec-hostpid": "disabled",
-    "kubernetes.podspec-hostnetwork": "disabled",
-    "kubernetes.podspec-shareprocessnamespace": "disabled",
-    "tag-header-based-routing": "disabled",
-    "autodetect-http2": "disabled",
-}
+DEFAULT_FEATURES: dict[str, str] = dict(KNATIVE_FEATURE_DEFAULTS)
 
 #: Knative ``config-defaults`` / ``config-autoscaler`` values the webhook uses.
 DEFAULT_KNATIVE_DEFAULTS: dict[str, str] = {
