@@ -16,25 +16,18 @@ from inference_core.profile import ClusterProfile
 from inference_core.spec.loader import AnySpec
 from pulumi_components.errors import translated
 
-PREFLIGHT_CALL = "inference_core.preflight.preflight_spec(spec, profile)"
-
 
 def run_preflight(spec: AnySpec, profile: ClusterProfile, token: str | None,
                   component: str) -> bool:
     """Call the core's spec-level preflight; True when it ran and passed."""
-    from inference_core import preflight as core_preflight
+    from inference_core.preflight import preflight_spec
 
-    check = getattr(core_preflight, "preflight_spec", None)
-    if check is None:
-        pulumi.log.warn(f"{component}: preflight was requested but {PREFLIGHT_CALL} is not "
-                        "available in this version of inference_core; preflight skipped")
-        return False
     model = getattr(spec.spec, "model", None)
     if token is not None and model is not None:
         model = model.model_copy(update={"token": SecretStr(token), "token_secret": None})
         spec = spec.model_copy(update={"spec": spec.spec.model_copy(update={"model": model})})
     with translated(component):
-        check(spec, profile)
+        preflight_spec(spec, profile)
     return True
 
 

@@ -71,7 +71,7 @@ class DeployInferenceOperator(InferenceBaseOperator):
             spec = lifecycle.with_token_from_connection(spec, self.hf_token_conn_id)
         lifecycle.mask_spec_secrets(spec)
         if self.preflight:
-            lifecycle.run_preflight(spec, self.profile, self.hook)
+            spec = lifecycle.run_preflight(spec, self.profile, self.hook)
         manifests = lifecycle.render_objects(spec, self.profile)
         serving = lifecycle.serving_manifest(manifests)
         ref = ServingRef.of(serving)

@@ -301,23 +301,16 @@ def with_token_from_connection(spec: Any, conn_id: str) -> Any:
     return load_spec(doc)
 
 
-def run_preflight(spec: Any, profile: Any, hook: InferenceHook) -> None:
-    """Run the core's preflight for ``spec`` (raises ``PreflightError`` subclasses).
-
-    Calls ``inference_core.preflight.preflight_spec(spec, profile, cluster=reader)``.
-    """
-    from inference_core import preflight as pf
-
-    run = getattr(pf, "preflight_spec", None)
-    if run is None:
-        log.warning("inference_core.preflight has no preflight_spec(); preflight skipped")
-        return
-    from inference_core.preflight import KubeClusterReader
+def run_preflight(spec: Any, profile: Any, hook: InferenceHook) -> Any:
+    """Run the core's preflight for ``spec`` and return the spec to render: the model
+    revision pinned to the resolved commit and parallel sizes filled in (raises
+    ``PreflightError`` subclasses when a check fails)."""
+    from inference_core.preflight import KubeClusterReader, preflight_spec
 
     reader = KubeClusterReader(hook.api_client)
-    prof = _profile(profile)
-    report = run(spec, prof, cluster=reader)
-    log.info("Preflight passed for %s %s: %s", spec.kind, spec.metadata.name, report)
+    report = preflight_spec(spec, _profile(profile), cluster=reader)
+    log.info("Preflight passed for %s %s: %s", spec.kind, spec.metadata.name, report.summary())
+    return report.pinned(spec)
 
 
 def _profile(profile: Any) -> Any:

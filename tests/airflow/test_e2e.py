@@ -90,6 +90,12 @@ def test_huggingface_deploy_keeps_the_token_secret(cluster: Any, hub: Any,
         rendered = [json.dumps(r.rendered_fields, default=str)
                     for r in session.query(RenderedTaskInstanceFields).all()]
     assert rendered and all(TOKEN not in r for r in rendered)
+    # Preflight pinned the model revision to the commit the Hub resolved.
+    ksvc = next(o for o in cluster.store.list(KSVC, "team-a")
+                if o["metadata"]["name"].startswith("qwen"))
+    args = ksvc["spec"]["template"]["spec"]["containers"][0]["args"]
+    sha = args[args.index("--revision") + 1]
+    assert len(sha) == 40 and all(c in "0123456789abcdef" for c in sha)
 
 
 def _deploy_op(**kw: Any) -> Any:

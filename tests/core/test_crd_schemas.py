@@ -15,7 +15,7 @@ from tests.helpers import EXAMPLES, example_profile, require_shared
 CORE_KINDS = {("v1", "Secret"), ("v1", "Service"), ("v1", "PersistentVolumeClaim")}
 
 
-def _validate(obj: dict[str, Any]) -> list[str]:
+def schema_problems(obj: dict[str, Any]) -> list[str]:
     from inference_sandbox.admission.schema import SchemaRegistry
     from inference_sandbox.resources import ResourceTable
 
@@ -38,10 +38,10 @@ def test_example_custom_resources_pass_crd_schemas(example: Path) -> None:
     objs = _custom_resources(example)
     assert objs
     for obj in objs:
-        assert _validate(obj) == [], f"{obj['kind']} {obj['metadata']['name']}"
+        assert schema_problems(obj) == [], f"{obj['kind']} {obj['metadata']['name']}"
 
 
 def test_schema_check_catches_an_unknown_field() -> None:
     obj = _custom_resources(EXAMPLES[0])[0]
     obj["spec"]["template"]["spec"]["containers"][0]["gpus"] = 1
-    assert any("gpus" in problem for problem in _validate(obj))
+    assert any("gpus" in problem for problem in schema_problems(obj))

@@ -1,4 +1,5 @@
-"""Property tests: generated valid specs render deterministically and round-trip."""
+"""Property tests: generated valid specs render deterministically, round-trip, and pass the
+real CRD schemas."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 from inference_core.profile import load_profile
 from inference_core.render import render
 from inference_core.spec import parse_spec
+from tests.core.test_crd_schemas import CORE_KINDS, schema_problems
 
 KAI = load_profile("kai")
 names = st.from_regex(r"[a-z][a-z0-9]{0,20}", fullmatch=True)
@@ -72,3 +74,6 @@ def test_render_is_deterministic_and_roundtrips(doc: dict[str, Any]) -> None:
         for key in ("labels", "annotations"):
             assert all(isinstance(v, str) for v in obj["metadata"].get(key, {}).values())
     assert ann["metadata"]["name"] == doc["metadata"]["name"]
+    for obj in first:
+        if (obj["apiVersion"], obj["kind"]) not in CORE_KINDS:
+            assert schema_problems(obj) == [], obj["kind"]
