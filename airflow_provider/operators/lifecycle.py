@@ -301,14 +301,16 @@ def with_token_from_connection(spec: Any, conn_id: str) -> Any:
     return load_spec(doc)
 
 
-def run_preflight(spec: Any, profile: Any, hook: InferenceHook) -> Any:
+def run_preflight(spec: Any, profile: Any, hook: InferenceHook, *,
+                  allow_capacity_dip: bool = False) -> Any:
     """Run the core's preflight for ``spec`` and return the spec to render: the model
     revision pinned to the resolved commit and parallel sizes filled in (raises
     ``PreflightError`` subclasses when a check fails)."""
     from inference_core.preflight import KubeClusterReader, preflight_spec
 
     reader = KubeClusterReader(hook.api_client)
-    report = preflight_spec(spec, _profile(profile), cluster=reader)
+    report = preflight_spec(spec, _profile(profile), cluster=reader,
+                            allow_capacity_dip=allow_capacity_dip)
     log.info("Preflight passed for %s %s: %s", spec.kind, spec.metadata.name, report.summary())
     return report.pinned(spec)
 

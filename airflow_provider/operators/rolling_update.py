@@ -34,6 +34,10 @@ class RollingUpdateInferenceOperator(InferenceBaseOperator):
     :param spec_name: document to pick from a multi-document YAML (templated).
     :param profile: cluster profile (templated).
     :param rollback_on_failure: re-apply the previous spec if the update fails.
+    :param preflight: check the model and the queue's GPUs for the update's peak first
+        (default on); refuses an update that cannot complete, with the numbers.
+    :param allow_capacity_dip: when the peak does not fit, update a LeaderWorkerSet group by
+        group instead (``maxSurge: 0, maxUnavailable: 1``; capacity dips meanwhile).
     :param force: take over fields owned by other field managers (default True).
     :param timeout: seconds to wait; default the spec's initialization timeout.
     """
@@ -46,9 +50,12 @@ class RollingUpdateInferenceOperator(InferenceBaseOperator):
         self, *, spec: Any, changes: Mapping[str, Any] | None = None,
         spec_name: str | None = None, profile: Any = None,
         rollback_on_failure: bool = False, force: bool = True,
-        timeout: float | None = None, **kwargs: Any,
+        timeout: float | None = None, preflight: bool = True,
+        allow_capacity_dip: bool = False, **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.preflight = preflight
+        self.allow_capacity_dip = allow_capacity_dip
         self.spec = spec
         self.changes = changes
         self.spec_name = spec_name
@@ -67,6 +74,9 @@ class RollingUpdateInferenceOperator(InferenceBaseOperator):
             spec = lifecycle.load_spec(
                 lifecycle.merge_changes(lifecycle.spec_document(spec), self.changes))
         lifecycle.mask_spec_secrets(spec)
+        if self.preflight:
+            spec = lifecycle.run_preflight(spec, self.profile, self.hook,
+                                           allow_capacity_dip=self.allow_capacity_dip)
         manifests = lifecycle.render_objects(spec, self.profile)
         serving = lifecycle.serving_manifest(manifests)
         ref = ServingRef.of(serving)

@@ -68,11 +68,19 @@ class PreflightReport:
 
     def pinned(self, spec: Any) -> Any:
         """``spec`` with what preflight resolved written into it, ready to render: the model
-        revision pinned to the commit sha (every replica serves the same weights) and the
-        tensor/pipeline parallel sizes filled in when the user left them unset."""
-        if self.model is None or getattr(spec.spec, "model", None) is None:
-            return spec
+        revision pinned to the commit sha (every replica serves the same weights), the
+        tensor/pipeline parallel sizes filled in when the user left them unset, and, when the
+        user allowed a capacity dip, the LeaderWorkerSet rollout that fits the queue."""
         body = spec.spec
+        rollout = self.capacity.suggested_rollout if self.capacity else None
+        if rollout and spec.kind == "DistributedInference":
+            body = body.model_copy(update={"rollout": body.rollout.model_copy(update={
+                "max_surge": rollout.get("maxSurge", body.rollout.max_surge),
+                "max_unavailable": rollout.get("maxUnavailable", body.rollout.max_unavailable),
+            })})
+            spec = spec.model_copy(update={"spec": body})
+        if self.model is None or getattr(body, "model", None) is None:
+            return spec
         model = body.model.model_copy(update={"revision": self.model.commit_sha})
         vllm = body.vllm.model_copy(update={
             "tensor_parallel_size": body.vllm.tensor_parallel_size

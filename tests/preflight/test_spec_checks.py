@@ -9,6 +9,7 @@ import pytest
 from inference_core.errors import InsufficientQuota, ModelAccessDenied, ModelDoesNotFit
 from inference_core.preflight import preflight_spec
 from inference_core.profile import load_profile
+from inference_core.render import render
 from inference_core.spec import parse_spec
 from inference_sandbox.hub import (
     GATED_8B,
@@ -120,6 +121,10 @@ def test_lws_update_with_dip(hub: HubEmulator) -> None:
     assert report.capacity.suggested_rollout == {"maxSurge": 0, "maxUnavailable": 1}
     assert report.model is not None and report.model.pipeline_parallel_size == 2
     assert "capacity will dip" in report.summary()
+    rendered = render(report.pinned(spec), KAI)
+    lws = next(o for o in rendered if o["kind"] == "LeaderWorkerSet")
+    assert lws["spec"]["rolloutStrategy"]["rollingUpdateConfiguration"]["maxSurge"] == 0
+    assert lws["spec"]["rolloutStrategy"]["rollingUpdateConfiguration"]["maxUnavailable"] == 1
 
 
 def test_pinned_spec_renders_the_commit_and_parallel_sizes(hub) -> None:  # type: ignore[no-untyped-def]
