@@ -11,6 +11,7 @@ scheduler), ``kai`` (KAI-Scheduler, common Knative flags on, Istio) and ``runai`
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
@@ -166,8 +167,15 @@ def builtin_profiles() -> list[str]:
     return sorted(p.stem for p in PROFILES_DIR.glob("*.yaml"))
 
 
-def load_profile(ref: str | Path | None = None) -> ClusterProfile:
-    """A profile from a built-in name (``kai``), a YAML file path, or the default."""
+def load_profile(
+    ref: ClusterProfile | Mapping[str, Any] | str | Path | None = None,
+) -> ClusterProfile:
+    """A profile from any form front doors accept: a ``ClusterProfile``, a mapping as in YAML,
+    a built-in name (``kai``), a YAML file path, or None for the default."""
+    if isinstance(ref, ClusterProfile):
+        return ref
+    if isinstance(ref, Mapping):
+        return profile_from_dict(dict(ref), source="profile")
     if ref is None or ref == "default":
         return ClusterProfile()
     path = Path(ref)

@@ -12,6 +12,7 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi_kubernetes as k8s
 
+from inference_core.profile import load_profile
 from inference_core.render import HF_TOKEN_KEY
 from pulumi_components import children
 from pulumi_components.args import InferenceArgs
@@ -22,7 +23,6 @@ from pulumi_components.resolve import (
     Overrides,
     Rendered,
     check_overrides,
-    load_profile_input,
     load_spec,
     render_workload,
     spec_token,
@@ -81,7 +81,7 @@ class InferenceComponent(pulumi.ComponentResource):
         a = InferenceArgs.coerce(args, where)
         with translated(where):
             spec = load_spec(a.spec, self.KIND, a.spec_name, where)
-            profile = load_profile_input(a.profile)
+            profile = load_profile(a.profile)
         dynamic = {k: getattr(a, k) for k in OVERRIDE_ARGS if _is_output(getattr(a, k))}
         plain = {k: None if k in dynamic else getattr(a, k) for k in OVERRIDE_ARGS}
         overrides = Overrides(namespace=plain["namespace"], image=plain["image"],

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from inference_core.profile import ClusterProfile, load_profile, profile_from_dict
+from inference_core.profile import ClusterProfile
 from inference_core.render import endpoints, render, serving_object
 from inference_core.spec import (
     CustomInference,
@@ -72,15 +72,6 @@ def load_spec(value: Any, kind: str, spec_name: str | None, component: str) -> A
             component, f"kind: is {spec.kind} but this component deploys {kind}; use "
             f"pulumi_components.{spec.kind}", ("kind",))
     return spec
-
-
-def load_profile_input(value: Any) -> ClusterProfile:
-    """A cluster profile from any accepted form."""
-    if isinstance(value, ClusterProfile):
-        return value
-    if isinstance(value, Mapping):
-        return profile_from_dict(dict(value), source="args.profile")
-    return load_profile(value)
 
 
 @dataclass(frozen=True)

@@ -131,9 +131,10 @@ def init_timeout(spec: Any) -> int:
 
 def render_objects(spec: Any, profile: Any = None) -> list[dict[str, Any]]:
     """Render with secret values (they go to the API server only, never to logs/XCom)."""
+    from inference_core.profile import load_profile
     from inference_core.render import render
 
-    return render(spec, _profile(profile), include_secret_values=True)
+    return render(spec, load_profile(profile), include_secret_values=True)
 
 
 def serving_manifest(manifests: list[dict[str, Any]]) -> dict[str, Any]:
@@ -307,19 +308,10 @@ def run_preflight(spec: Any, profile: Any, hook: InferenceHook, *,
     revision pinned to the resolved commit and parallel sizes filled in (raises
     ``PreflightError`` subclasses when a check fails)."""
     from inference_core.preflight import KubeClusterReader, preflight_spec
+    from inference_core.profile import load_profile
 
     reader = KubeClusterReader(hook.api_client)
-    report = preflight_spec(spec, _profile(profile), cluster=reader,
+    report = preflight_spec(spec, load_profile(profile), cluster=reader,
                             allow_capacity_dip=allow_capacity_dip)
     log.info("Preflight passed for %s %s: %s", spec.kind, spec.metadata.name, report.summary())
     return report.pinned(spec)
-
-
-def _profile(profile: Any) -> Any:
-    from inference_core.profile import load_profile, profile_from_dict
-
-    if isinstance(profile, Mapping):
-        return profile_from_dict(dict(profile))
-    if profile is None or isinstance(profile, str | Path):
-        return load_profile(profile)
-    return profile
