@@ -177,15 +177,9 @@ class DistributedScheduling(Scheduling):
     """Topology constraints."""
 
 
-class DistributedSpec(SpecModel):
+class DistributedSpec(WorkloadSettings):
     """A leader pod plus workers per replica (LeaderWorkerSet), optionally serving a model."""
 
-    priority: Priority = Priority.VERY_HIGH
-    """Scheduling priority (very-low ... very-high)."""
-    preemptibility: Preemptibility = Preemptibility.NON_PREEMPTIBLE
-    """preemptible or non-preemptible (default)."""
-    image_pull_secret: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-    """Existing docker-registry Secret used to pull images."""
     leader: Role
     """The leader pod: serves the endpoint and coordinates the group."""
     workers: Workers
@@ -198,10 +192,9 @@ class DistributedSpec(SpecModel):
     """Recreate the whole group when a pod restarts (default), or restart only that pod (None)."""
     endpoint: DistributedEndpoint = Field(default_factory=DistributedEndpoint)
     """The leader endpoint."""
-    scheduling: DistributedScheduling = Field(default_factory=DistributedScheduling)
-    """Node pools, node type, tolerations and topology."""
-    general: General = Field(default_factory=General)
-    """Timeouts and auto-deletion."""
+    scheduling: DistributedScheduling = Field(
+        default_factory=DistributedScheduling)
+    """Node pools (set on the leader, inherited by workers), node type, tolerations, topology."""
     rollout: Rollout = Field(default_factory=Rollout)
     """Rolling-update strategy."""
     model: ModelSource | None = None
