@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 
 from inference_core.errors import FieldIssue
 from inference_core.spec.common import (
+    Access,
     AccessMode,
     AutoscaleMetric,
     Compute,
@@ -26,7 +27,6 @@ from inference_core.spec.kinds import (
     CustomInference,
     DistributedInference,
     HuggingFaceInference,
-    ModelEndpoint,
     Role,
 )
 
@@ -101,7 +101,7 @@ def _huggingface(doc: HuggingFaceInference) -> Iterator[FieldIssue]:
     spec = doc.spec
     yield from _name(doc.metadata.name, KNATIVE_NAME_MAX,
                      "Knative adds '-00001' revision and '-private' service suffixes")
-    yield from _access("spec.endpoint.access", spec.endpoint)
+    yield from _access("spec.endpoint.access", spec.endpoint.access)
     yield from _model("spec.model", doc.spec.model.token is not None,
                       doc.spec.model.token_secret is not None)
     yield from _compute("spec.compute", spec.compute)
@@ -121,7 +121,7 @@ def _distributed(doc: DistributedInference) -> Iterator[FieldIssue]:
     spec = doc.spec
     yield from _name(doc.metadata.name, DISTRIBUTED_NAME_MAX,
                      "LeaderWorkerSet names its StatefulSets '<name>-<group>' and hashes them")
-    yield from _access("spec.endpoint.access", spec.endpoint)
+    yield from _access("spec.endpoint.access", spec.endpoint.access)
     for role_name, role in (("leader", spec.leader), ("workers", spec.workers)):
         base = f"spec.{role_name}"
         if role.image is None and spec.model is None:
@@ -169,13 +169,10 @@ def _endpoint(endpoint: Endpoint) -> Iterator[FieldIssue]:
         yield _issue("spec.endpoint.port", "is reserved by Knative (queue-proxy, metrics, "
                      "profiling)", endpoint.port,
                      f"any port except {', '.join(map(str, KNATIVE_RESERVED_PORTS))}")
-    yield from _access("spec.endpoint.access", endpoint)
+    yield from _access("spec.endpoint.access", endpoint.access)
 
 
-def _access(path: str, endpoint: Endpoint | ModelEndpoint | object) -> Iterator[FieldIssue]:
-    access = getattr(endpoint, "access", None)
-    if access is None:
-        return
+def _access(path: str, access: Access) -> Iterator[FieldIssue]:
     if access.mode is AccessMode.GROUPS:
         if not access.groups:
             yield _issue(f"{path}.groups", "must list at least one group for mode 'groups'", [],
@@ -218,7 +215,7 @@ def _tools(doc: CustomInference) -> Iterator[FieldIssue]:
             if not lo <= tool.node_port <= hi:
                 yield _issue(f"{path}.nodePort", "is outside the NodePort range", tool.node_port,
                              f"{lo}-{hi}, or empty to allocate one")
-        yield from _access(f"{path}.access", tool)
+        yield from _access(f"{path}.access", tool.access)
 
 
 def _container(base: str, c: Container | Role, *, knative: bool) -> Iterator[FieldIssue]:
