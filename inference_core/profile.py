@@ -11,6 +11,7 @@ scheduler), ``kai`` (KAI-Scheduler, common Knative flags on, Istio) and ``runai`
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -168,7 +169,7 @@ def builtin_profiles() -> list[str]:
 
 
 def load_profile(
-    ref: ClusterProfile | Mapping[str, Any] | str | Path | None = None,
+    ref: ClusterProfile | Mapping[str, Any] | str | os.PathLike[str] | None = None,
 ) -> ClusterProfile:
     """A profile from any form front doors accept: a ``ClusterProfile``, a mapping as in YAML,
     a built-in name (``kai``), a YAML file path, or None for the default."""

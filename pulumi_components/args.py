@@ -72,8 +72,14 @@ class InferenceArgs:
     template (and Knative traffic) out with its own field manager; Pulumi ignores those
     fields after creation (see docs/pulumi.md, "Ownership")."""
     preflight: bool = False
-    """Run the core's preflight (Hugging Face Hub lookup, GPU fit) before creating children.
-    Off by default: nothing talks to the network unless asked."""
+    """Run the core's preflight before creating children: Hugging Face Hub lookup (model,
+    revision, token access), GPU fit and the architecture check; with ``kubeconfig``, also
+    the KAI queue capacity. Children are rendered from the pinned spec (model revision →
+    commit sha, parallel sizes filled in). Off by default, so nothing, ``pulumi preview``
+    included, talks to the network unless asked."""
+    allow_capacity_dip: bool = False
+    """With ``preflight``: when the queue cannot hold a LeaderWorkerSet update's surge, roll
+    it out one group at a time (``maxSurge: 0``, ``maxUnavailable: 1``) instead of refusing."""
 
     @classmethod
     def coerce(cls, value: Any, component: str) -> InferenceArgs:
@@ -113,6 +119,16 @@ class InferenceArgs:
             raise InferenceComponentError(
                 component, f"args.timeout_seconds: must be a positive integer (got "
                 f"{self.timeout_seconds!r})", ("args.timeout_seconds",))
+        for flag in ("preflight", "allow_capacity_dip"):
+            if not isinstance(getattr(self, flag), bool):
+                raise InferenceComponentError(
+                    component, f"args.{flag}: must be true or false (got "
+                    f"{getattr(self, flag)!r})", (f"args.{flag}",))
+        if self.allow_capacity_dip and not self.preflight:
+            raise InferenceComponentError(
+                component, "args.allow_capacity_dip: only applies with preflight=True (the "
+                "capacity check decides the rollout)",
+                ("args.allow_capacity_dip", "args.preflight"))
         if self.provider is not None and self.kubeconfig is not None:
             raise InferenceComponentError(
                 component, "args.kubeconfig: give either a provider or a kubeconfig, not both",

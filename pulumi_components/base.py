@@ -12,16 +12,18 @@ from typing import Any, ClassVar
 import pulumi
 import pulumi_kubernetes as k8s
 
-from inference_core.profile import load_profile
+from inference_core.profile import ClusterProfile, load_profile
 from inference_core.render import HF_TOKEN_KEY
+from inference_core.spec.loader import AnySpec
 from pulumi_components import children
 from pulumi_components.args import InferenceArgs
 from pulumi_components.errors import InferenceComponentError, translated
-from pulumi_components.preflight import gate
+from pulumi_components.preflight import run_preflight
 from pulumi_components.resolve import (
     AwaitOptions,
     Overrides,
     Rendered,
+    apply_overrides,
     check_overrides,
     load_spec,
     render_workload,
@@ -95,28 +97,44 @@ class InferenceComponent(pulumi.ComponentResource):
             first = render_workload(spec, profile, overrides, wait, where)
         super().__init__(type_token, name, None, opts)
 
+        token = a.hf_token if a.hf_token is not None else spec_token(spec)
         resolved: pulumi.Output[Rendered] | None = None
-        if dynamic:
-            def render_dynamic(values: list[Any]) -> Rendered:
+        if dynamic or a.preflight:
+            def overridden(values: list[Any]) -> tuple[AnySpec, ClusterProfile]:
                 ov = Overrides(**{**overrides.__dict__, **{
                     ("token_secret" if k == "hf_token_secret_name" else k): v
                     for k, v in zip(dynamic, values, strict=True)}})
                 check_overrides(ov, where)
                 with translated(where):
-                    out = render_workload(spec, profile, ov, wait, where)
+                    return apply_overrides(spec, profile, ov, where)
+
+            def render_final(target: tuple[AnySpec, ClusterProfile]) -> Rendered:
+                with translated(where):
+                    out = render_workload(*target, Overrides(), wait, where)
                 if [children.gvk(m) for m in out.manifests] != \
                         [children.gvk(m) for m in first.manifests]:
                     raise InferenceComponentError(where, "an override changed which objects "
                                                   "the workload has")
                 return out
-            resolved = pulumi.Output.all(*dynamic.values()).apply(render_dynamic)
+
+            target: pulumi.Output[tuple[AnySpec, ClusterProfile]]
+            if a.preflight:
+                def checked(values: list[Any]) -> tuple[AnySpec, ClusterProfile]:
+                    final, final_profile = overridden(values[2:])
+                    return run_preflight(final, final_profile, values[0], values[1],
+                                         a.allow_capacity_dip, where), final_profile
+                target = pulumi.Output.unsecret(pulumi.Output.all(
+                    token, a.kubeconfig, *dynamic.values()).apply(checked))
+            else:
+                target = pulumi.Output.all(*dynamic.values()).apply(overridden)
+            # The dynamic values ride along so the result keeps their secretness.
+            resolved = pulumi.Output.all(target, *dynamic.values()).apply(
+                lambda v: render_final(v[0]))
 
         provider = a.provider
         if a.kubeconfig is not None:
             provider = k8s.Provider(f"{name}-provider", kubeconfig=a.kubeconfig,
                                     opts=pulumi.ResourceOptions(parent=self))
-        token = a.hf_token if a.hf_token is not None else spec_token(spec)
-        preflight = gate(spec, profile, token, where) if a.preflight else None
 
         self.resources = {}
         before: list[pulumi.Resource] = []
@@ -146,8 +164,6 @@ class InferenceComponent(pulumi.ComponentResource):
                 child_opts.depends_on = before
                 if a.rollout_owner == "pipeline":
                     child_opts.ignore_changes = children.PIPELINE_OWNED_FIELDS[key]
-                if preflight is not None:
-                    body = pulumi.Output.all(preflight, body).apply(lambda v: v[1])
             child = children.create(f"{name}-{role}", key, metadata, body, child_opts)
             self.resources[role] = child
             if key in children.SERVING:

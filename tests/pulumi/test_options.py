@@ -138,36 +138,3 @@ def test_bare_spec_and_dict_without_kind_are_accepted() -> None:
     doc.pop("kind")
     box = deploy(lambda: [CustomInference("a", spec), CustomInference("b", {"spec": doc})])
     assert box["outputs"][0]["manifests"] == box["outputs"][1]["manifests"]
-
-
-def test_preflight_runs_only_when_asked_and_gates_the_serving_object(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    from inference_core import preflight as core_preflight
-    from inference_core.errors import ModelAccessDenied
-    from pulumi_components import InferenceComponentError
-
-    calls: list[tuple[str, str | None]] = []
-
-    def fake(spec: Any, profile: Any) -> None:
-        token = spec.spec.model.token
-        calls.append((spec.metadata.name, token.get_secret_value() if token else None))
-        if spec.metadata.name == "denied":
-            raise ModelAccessDenied("model 'x': the token has no access to this gated model")
-
-    monkeypatch.setattr(core_preflight, "preflight_spec", fake, raising=False)
-    install()
-    deploy(lambda: HuggingFaceInference("off", InferenceArgs(spec=HF_GATED)))
-    assert calls == []
-    install()
-    deploy(lambda: HuggingFaceInference("on", InferenceArgs(
-        spec=HF_GATED, hf_token_secret_name=None, preflight=True)))
-    assert calls == [("llama-8b", None)]
-    doc = load_specs(HF_GATED)[0].model_dump(by_alias=True, exclude_none=True, mode="json")
-    doc["metadata"]["name"] = "denied"
-    doc["spec"]["model"].pop("tokenSecret")
-    monitor = install()
-    with pytest.raises(InferenceComponentError, match="ModelAccessDenied"):
-        deploy(lambda: HuggingFaceInference("bad", InferenceArgs(
-            spec=doc, hf_token=pulumi.Output.secret("hf_x"), preflight=True)))
-    assert calls[-1] == ("denied", "hf_x")
-    assert "bad-service" not in monitor.registrations
