@@ -3,8 +3,11 @@
 Config (namespace ``inference-stacks``; see Pulumi.dev.yaml and docs/pulumi.md):
 ``specs`` (YAML paths, relative to the project root), ``inlineSpecs`` (spec documents),
 ``profile`` (built-in name or YAML path), ``skipAwait``, ``rolloutOwner``, ``hfToken``
-(secret, for model specs that name no token). The cluster comes from ``kubernetes:kubeconfig``
-/ ``kubernetes:context`` (the default Kubernetes provider) or ``$KUBECONFIG``.
+(secret, for model specs that name no token), ``preflight`` (run the model preflight and
+deploy the pinned spec; the program uses the default provider, so the capacity check, which
+needs a kubeconfig argument, is left to programs using the components directly). The
+cluster comes from ``kubernetes:kubeconfig`` / ``kubernetes:context`` (the default Kubernetes
+provider) or ``$KUBECONFIG``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ for spec in specs:
     component = inference(spec.metadata.name, InferenceArgs(
         spec=spec, profile=profile, skip_await=config.get_bool("skipAwait") or False,
         rollout_owner=config.get("rolloutOwner") or "stack",  # type: ignore[arg-type]
-        hf_token=hf_token if needs_token else None))
+        hf_token=hf_token if needs_token else None,
+        preflight=config.get_bool("preflight") or False))
     key = camel(spec.metadata.name)
     pulumi.export(f"{key}Url", component.url)
     pulumi.export(f"{key}InternalUrl", component.internal_url)

@@ -73,3 +73,27 @@ def test_program_exports_every_workload(configured: dict[str, Any]) -> None:
     for name, reg in monitor.registrations.items():
         if not name.endswith("-hf-token"):
             assert TOKEN not in as_text(reg.inputs), name
+
+
+def test_program_preflight_pins_the_model_revision(hub: Any) -> None:
+    """``inference-stacks:preflight: true`` deploys the pinned spec (the Hub emulator stands
+    in for the Hub: its public small model is the example's tiny-chat model)."""
+    config = stack_config()
+    values = {"inference-stacks:profile": "kai", "inference-stacks:preflight": "true",
+              "inference-stacks:inlineSpecs": json.dumps(config["inference-stacks:inlineSpecs"])}
+    set_all_config(values, [])
+    try:
+        monitor = install()
+
+        @pulumi.runtime.test  # type: ignore[untyped-decorator]
+        def program() -> Any:
+            runpy.run_path(str(PROGRAM), run_name="__main__")
+
+        program()
+    finally:
+        set_all_config({}, [])
+    model = config["inference-stacks:inlineSpecs"][0]["spec"]["model"]["id"]
+    service = monitor.registrations["tiny-chat-service"].inputs
+    args = service["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[args.index("--revision") + 1] == hub.repos[model].refs["main"]
+    assert [r.path for r in hub.requests if model in r.path]
