@@ -34,6 +34,8 @@ PACKAGE = "inference-stacks"
 # Stands in for an existing-Secret name that is an unknown output at construction time.
 PENDING_SECRET = "pending-secret-name"
 OVERRIDE_ARGS = ("namespace", "image", "image_tag", "hf_token_secret_name")
+OUTPUT_NAMES = ("url", "internal_url", "namespace", "service_name", "manifests_json", "ready")
+"""The outputs every component registers (the stack state holds these)."""
 
 
 def _is_output(value: Any) -> bool:
@@ -78,105 +80,7 @@ class InferenceComponent(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: InferenceArgs | dict[str, Any] | Any,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        type_token = f"{PACKAGE}:index:{type(self).__name__}"
-        where = f'{type_token} "{name}"'
-        a = InferenceArgs.coerce(args, where)
-        with translated(where):
-            spec = load_spec(a.spec, self.KIND, a.spec_name, where)
-            profile = load_profile(a.profile)
-        dynamic = {k: getattr(a, k) for k in OVERRIDE_ARGS if _is_output(getattr(a, k))}
-        plain = {k: None if k in dynamic else getattr(a, k) for k in OVERRIDE_ARGS}
-        overrides = Overrides(namespace=plain["namespace"], image=plain["image"],
-                              image_tag=plain["image_tag"],
-                              token_secret=plain["hf_token_secret_name"]
-                              or (PENDING_SECRET if "hf_token_secret_name" in dynamic else None),
-                              token_from_input=a.hf_token is not None)
-        wait = AwaitOptions(skip=a.skip_await, timeout_seconds=a.timeout_seconds)
-        check_overrides(overrides, where)
-        with translated(where):
-            first = render_workload(spec, profile, overrides, wait, where)
-        super().__init__(type_token, name, None, opts)
-
-        token = a.hf_token if a.hf_token is not None else spec_token(spec)
-        resolved: pulumi.Output[Rendered] | None = None
-        if dynamic or a.preflight:
-            def overridden(values: list[Any]) -> tuple[AnySpec, ClusterProfile]:
-                ov = Overrides(**{**overrides.__dict__, **{
-                    ("token_secret" if k == "hf_token_secret_name" else k): v
-                    for k, v in zip(dynamic, values, strict=True)}})
-                check_overrides(ov, where)
-                with translated(where):
-                    return apply_overrides(spec, profile, ov, where)
-
-            def render_final(target: tuple[AnySpec, ClusterProfile]) -> Rendered:
-                with translated(where):
-                    out = render_workload(*target, Overrides(), wait, where)
-                if [children.gvk(m) for m in out.manifests] != \
-                        [children.gvk(m) for m in first.manifests]:
-                    raise InferenceComponentError(where, "an override changed which objects "
-                                                  "the workload has")
-                return out
-
-            target: pulumi.Output[tuple[AnySpec, ClusterProfile]]
-            if a.preflight:
-                def checked(values: list[Any]) -> tuple[AnySpec, ClusterProfile]:
-                    final, final_profile = overridden(values[2:])
-                    return run_preflight(final, final_profile, values[0], values[1],
-                                         a.allow_capacity_dip, where), final_profile
-                target = pulumi.Output.unsecret(pulumi.Output.all(
-                    token, a.kubeconfig, *dynamic.values()).apply(checked))
-            else:
-                target = pulumi.Output.all(*dynamic.values()).apply(overridden)
-            # The dynamic values ride along so the result keeps their secretness.
-            resolved = pulumi.Output.all(target, *dynamic.values()).apply(
-                lambda v: render_final(v[0]))
-
-        provider = a.provider
-        if a.kubeconfig is not None:
-            provider = k8s.Provider(f"{name}-provider", kubeconfig=a.kubeconfig,
-                                    opts=pulumi.ResourceOptions(parent=self))
-
-        self.resources = {}
-        before: list[pulumi.Resource] = []
-        serving: pulumi.CustomResource | None = None
-        for index, obj in enumerate(first.manifests):
-            key = children.gvk(obj)
-            role = children.role_of(obj, spec.metadata.name)
-            if role in self.resources:
-                raise InferenceComponentError(where, f"two rendered objects map to the child "
-                                              f"name {name}-{role!r}")
-            metadata: Any = obj["metadata"]
-            body: Any = obj.get("spec")
-            if resolved is not None:
-                metadata = resolved.apply(_part(index, "metadata"))
-                body = resolved.apply(_part(index, "spec"))
-            child_opts = pulumi.ResourceOptions(parent=self, provider=provider)
-            if key == ("v1", "Secret"):
-                if token is None:
-                    raise InferenceComponentError(where, f"rendered Secret {role!r} has no "
-                                                  "value to set")
-                metadata = (metadata.apply(children.secret_metadata)
-                            if isinstance(metadata, pulumi.Output)
-                            else children.secret_metadata(metadata))
-                body = pulumi.Output.secret(token).apply(_b64)
-                child_opts.additional_secret_outputs = children.SECRET_OUTPUTS
-            if key in children.SERVING:
-                child_opts.depends_on = before
-                if a.rollout_owner == "pipeline":
-                    child_opts.ignore_changes = children.PIPELINE_OWNED_FIELDS[key]
-            child = children.create(f"{name}-{role}", key, metadata, body, child_opts)
-            self.resources[role] = child
-            if key in children.SERVING:
-                serving = child
-            elif serving is None:
-                before.append(child)
-        assert serving is not None  # render always returns a serving object
-        self.serving = serving
-        leader = self.resources.get("leader")
-        external_leader = leader is not None and any(
-            children.role_of(m, spec.metadata.name) == "leader"
-            and m["spec"].get("type") == "LoadBalancer" for m in first.manifests)
-        self._set_outputs(first, resolved, a.skip_await, leader if external_leader else None)
+        build(self, self.KIND, name, args, opts)
 
     @functools.cached_property
     def manifests(self) -> pulumi.Output[list[dict[str, Any]]]:
@@ -184,32 +88,135 @@ class InferenceComponent(pulumi.ComponentResource):
         an output over the whole list costs a walk of every manifest)."""
         return self._manifests_source.apply(lambda r: r.manifests)
 
-    def _set_outputs(self, first: Rendered, resolved: pulumi.Output[Rendered] | None,
-                     skip_await: bool, lb_service: pulumi.CustomResource | None) -> None:
-        done = self.serving.id
-        self.ready = done.apply(lambda _: None if skip_await else True)
-        if resolved is None:
-            self.namespace = pulumi.Output.from_input(first.namespace)
-            self.service_name = pulumi.Output.from_input(first.service_name)
-            self.internal_url = pulumi.Output.from_input(first.internal_url)
-            url: pulumi.Output[str | None] = pulumi.Output.from_input(first.url)
-            self._manifests_source: pulumi.Output[Any] = done.apply(lambda _: first)
-            self.manifests_json = pulumi.Output.from_input(_to_json(first.manifests))
+
+def build(component: Any, kind: str, name: str, args: InferenceArgs | dict[str, Any] | Any,
+          opts: pulumi.ResourceOptions | None) -> None:
+    """Initialise ``component`` (a ``pulumi.ComponentResource`` whose class name is its type
+    token's last part) as the component deploying one ``kind`` spec: register it, create one
+    child per rendered manifest, set and register the outputs."""
+    type_token = f"{PACKAGE}:index:{type(component).__name__}"
+    where = f'{type_token} "{name}"'
+    a = InferenceArgs.coerce(args, where)
+    with translated(where):
+        spec = load_spec(a.spec, kind, a.spec_name, where)
+        profile = load_profile(a.profile)
+    dynamic = {k: getattr(a, k) for k in OVERRIDE_ARGS if _is_output(getattr(a, k))}
+    plain = {k: None if k in dynamic else getattr(a, k) for k in OVERRIDE_ARGS}
+    overrides = Overrides(namespace=plain["namespace"], image=plain["image"],
+                          image_tag=plain["image_tag"],
+                          token_secret=plain["hf_token_secret_name"]
+                          or (PENDING_SECRET if "hf_token_secret_name" in dynamic else None),
+                          token_from_input=a.hf_token is not None)
+    wait = AwaitOptions(skip=a.skip_await, timeout_seconds=a.timeout_seconds)
+    check_overrides(overrides, where)
+    with translated(where):
+        first = render_workload(spec, profile, overrides, wait, where)
+    pulumi.ComponentResource.__init__(component, type_token, name, None, opts)
+
+    token = a.hf_token if a.hf_token is not None else spec_token(spec)
+    resolved: pulumi.Output[Rendered] | None = None
+    if dynamic or a.preflight:
+        def overridden(values: list[Any]) -> tuple[AnySpec, ClusterProfile]:
+            ov = Overrides(**{**overrides.__dict__, **{
+                ("token_secret" if k == "hf_token_secret_name" else k): v
+                for k, v in zip(dynamic, values, strict=True)}})
+            check_overrides(ov, where)
+            with translated(where):
+                return apply_overrides(spec, profile, ov, where)
+
+        def render_final(target: tuple[AnySpec, ClusterProfile]) -> Rendered:
+            with translated(where):
+                out = render_workload(*target, Overrides(), wait, where)
+            if [children.gvk(m) for m in out.manifests] != \
+                    [children.gvk(m) for m in first.manifests]:
+                raise InferenceComponentError(where, "an override changed which objects "
+                                              "the workload has")
+            return out
+
+        target: pulumi.Output[tuple[AnySpec, ClusterProfile]]
+        if a.preflight:
+            def checked(values: list[Any]) -> tuple[AnySpec, ClusterProfile]:
+                final, final_profile = overridden(values[2:])
+                return run_preflight(final, final_profile, values[0], values[1],
+                                     a.allow_capacity_dip, where), final_profile
+            target = pulumi.Output.unsecret(pulumi.Output.all(
+                token, a.kubeconfig, *dynamic.values()).apply(checked))
         else:
-            self.namespace = resolved.apply(lambda r: r.namespace)
-            self.service_name = resolved.apply(lambda r: r.service_name)
-            self.internal_url = resolved.apply(lambda r: r.internal_url)
-            url = resolved.apply(lambda r: r.url)
-            self._manifests_source = resolved
-            self.manifests_json = resolved.apply(lambda r: _to_json(r.manifests))
-        if isinstance(lb_service, k8s.core.v1.Service):
-            url = lb_service.status.apply(_load_balancer_url(first.internal_url))
-        self.url = url
-        self.register_outputs({
-            "url": self.url, "internal_url": self.internal_url, "namespace": self.namespace,
-            "service_name": self.service_name, "manifests_json": self.manifests_json,
-            "ready": self.ready,
-        })
+            target = pulumi.Output.all(*dynamic.values()).apply(overridden)
+        # The dynamic values ride along so the result keeps their secretness.
+        resolved = pulumi.Output.all(target, *dynamic.values()).apply(
+            lambda v: render_final(v[0]))
+
+    provider = a.provider
+    if a.kubeconfig is not None:
+        provider = k8s.Provider(f"{name}-provider", kubeconfig=a.kubeconfig,
+                                opts=pulumi.ResourceOptions(parent=component))
+
+    component.resources = {}
+    before: list[pulumi.Resource] = []
+    serving: pulumi.CustomResource | None = None
+    for index, obj in enumerate(first.manifests):
+        key = children.gvk(obj)
+        role = children.role_of(obj, spec.metadata.name)
+        if role in component.resources:
+            raise InferenceComponentError(where, f"two rendered objects map to the child "
+                                          f"name {name}-{role!r}")
+        metadata: Any = obj["metadata"]
+        body: Any = obj.get("spec")
+        if resolved is not None:
+            metadata = resolved.apply(_part(index, "metadata"))
+            body = resolved.apply(_part(index, "spec"))
+        child_opts = pulumi.ResourceOptions(parent=component, provider=provider)
+        if key == ("v1", "Secret"):
+            if token is None:
+                raise InferenceComponentError(where, f"rendered Secret {role!r} has no "
+                                              "value to set")
+            metadata = (metadata.apply(children.secret_metadata)
+                        if isinstance(metadata, pulumi.Output)
+                        else children.secret_metadata(metadata))
+            body = pulumi.Output.secret(token).apply(_b64)
+            child_opts.additional_secret_outputs = children.SECRET_OUTPUTS
+        if key in children.SERVING:
+            child_opts.depends_on = before
+            if a.rollout_owner == "pipeline":
+                child_opts.ignore_changes = children.PIPELINE_OWNED_FIELDS[key]
+        child = children.create(f"{name}-{role}", key, metadata, body, child_opts)
+        component.resources[role] = child
+        if key in children.SERVING:
+            serving = child
+        elif serving is None:
+            before.append(child)
+    assert serving is not None  # render always returns a serving object
+    component.serving = serving
+    leader = component.resources.get("leader")
+    external_leader = leader is not None and any(
+        children.role_of(m, spec.metadata.name) == "leader"
+        and m["spec"].get("type") == "LoadBalancer" for m in first.manifests)
+    _set_outputs(component, first, resolved, a.skip_await, leader if external_leader else None)
+
+
+def _set_outputs(component: Any, first: Rendered, resolved: pulumi.Output[Rendered] | None,
+                 skip_await: bool, lb_service: pulumi.CustomResource | None) -> None:
+    done = component.serving.id
+    component.ready = done.apply(lambda _: None if skip_await else True)
+    if resolved is None:
+        component.namespace = pulumi.Output.from_input(first.namespace)
+        component.service_name = pulumi.Output.from_input(first.service_name)
+        component.internal_url = pulumi.Output.from_input(first.internal_url)
+        url: pulumi.Output[str | None] = pulumi.Output.from_input(first.url)
+        component._manifests_source: pulumi.Output[Any] = done.apply(lambda _: first)
+        component.manifests_json = pulumi.Output.from_input(_to_json(first.manifests))
+    else:
+        component.namespace = resolved.apply(lambda r: r.namespace)
+        component.service_name = resolved.apply(lambda r: r.service_name)
+        component.internal_url = resolved.apply(lambda r: r.internal_url)
+        url = resolved.apply(lambda r: r.url)
+        component._manifests_source = resolved
+        component.manifests_json = resolved.apply(lambda r: _to_json(r.manifests))
+    if isinstance(lb_service, k8s.core.v1.Service):
+        url = lb_service.status.apply(_load_balancer_url(first.internal_url))
+    component.url = url
+    component.register_outputs({name: getattr(component, name) for name in OUTPUT_NAMES})
 
 
 def _to_json(manifests: list[dict[str, Any]]) -> str:
