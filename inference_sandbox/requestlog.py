@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -45,11 +45,24 @@ class RequestLog:
     def __init__(self, limit: int = 10000) -> None:
         self._records: deque[RequestRecord] = deque(maxlen=limit)
         self._lock = threading.Lock()
+        self._by_verb: Counter[str] = Counter()
+
+    @property
+    def total(self) -> int:
+        """Requests seen since start (not bounded by the limit, not reset by ``clear``)."""
+        with self._lock:
+            return sum(self._by_verb.values())
+
+    def counts(self) -> dict[str, int]:
+        """Requests seen since start by Kubernetes verb (like :attr:`total`, never trimmed)."""
+        with self._lock:
+            return dict(self._by_verb)
 
     def append(self, record: RequestRecord) -> None:
         """Add one record."""
         with self._lock:
             self._records.append(record)
+            self._by_verb[record.verb] += 1
 
     def clear(self) -> None:
         """Forget everything."""

@@ -336,6 +336,12 @@ class Store:
         """Open watch subscriptions."""
         return self.watches.count()
 
+    def open_watches(self) -> dict[tuple[str, str], int]:
+        """Open watch streams by (``plural.group``, namespace), e.g.
+        ``{("services.serving.knative.dev", "team-a"): 1, ("pods", "team-a"): 1}``."""
+        with self._lock:
+            return self.watches.count_by()
+
     def close_all_watches(self) -> None:
         """End every watch stream (server shutdown)."""
         with self._lock:

@@ -130,6 +130,16 @@ class WatchCache:
         """Open subscriptions."""
         return sum(len(w) for w in self._watchers.values())
 
+    def count_by(self) -> dict[tuple[str, str], int]:
+        """Open subscriptions by (``plural.group``, namespace); namespace ``""`` = all."""
+        out: dict[tuple[str, str], int] = {}
+        for rt, watchers in self._watchers.items():
+            for watcher in watchers:
+                if not watcher.closed:
+                    key = (rt.qualified, watcher.namespace or "")
+                    out[key] = out.get(key, 0) + 1
+        return out
+
     def close_all(self) -> None:
         """End every stream (thread-safe: wakes each watcher on its own loop)."""
         for watchers in self._watchers.values():
