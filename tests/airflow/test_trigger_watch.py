@@ -1,64 +1,53 @@
-"""The readiness trigger against a small list/watch server: events, drops, 410, deadline,
-fail fast, and watches shared between triggers."""
+"""The readiness trigger against the sandbox API server (real HTTP, real Knative controller):
+events after a dropped watch and a 410, fail fast, the deadline kept across a restart, and
+watches shared between triggers (counted on the server)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from airflow_provider.hooks import informer
 from airflow_provider.triggers.readiness import InferenceReadyTrigger
-from tests.airflow.fakeapi import FakeApi, running
+from inference_sandbox import Sandbox
+from inference_sandbox.testing import api_client, condition_status
 
-KSVC = "/apis/serving.knative.dev/v1/namespaces/ns/services"
-PODS = "/api/v1/namespaces/ns/pods"
-
-
-def ksvc(name: str, *, ready: bool, generation: int = 1) -> dict[str, Any]:
-    rev = f"{name}-00001"
-    status: dict[str, Any] = {"observedGeneration": generation, "latestCreatedRevisionName": rev}
-    if ready:
-        status.update(latestReadyRevisionName=rev, url=f"http://{name}.ns.example.com",
-                      traffic=[{"revisionName": rev, "percent": 100, "latestRevision": True}],
-                      conditions=[{"type": t, "status": "True"}
-                                  for t in ("Ready", "ConfigurationsReady", "RoutesReady")])
-    else:
-        status["conditions"] = [{"type": "Ready", "status": "Unknown",
-                                 "reason": "RevisionMissing"}]
-    return {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
-            "metadata": {"name": name, "namespace": "ns", "generation": generation},
-            "status": status}
+KSVC = ("serving.knative.dev/v1", "Service")
+NS = "ns"
+#: The four collections a Knative trigger watches, as the server names them.
+WATCHED = {(res, NS) for res in ("services.serving.knative.dev",
+                                 "revisions.serving.knative.dev", "pods", "events")}
 
 
-def bad_pod(name: str) -> dict[str, Any]:
-    rev = f"{name}-00001"
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": f"{rev}-deployment-x", "namespace": "ns",
-                         "labels": {"serving.knative.dev/revision": rev,
-                                    "serving.knative.dev/service": name}},
-            "status": {"phase": "Pending", "containerStatuses": [{
-                "name": "user-container", "ready": False,
-                "state": {"waiting": {"reason": "ImagePullBackOff",
-                                      "message": 'Back-off pulling image "acme/x:nope"'}}}]}}
+@pytest.fixture(scope="module", autouse=True)
+def _client_imports() -> None:
+    """Import what a trigger's first run imports, so the timings below measure the trigger."""
+    import airflow.providers.cncf.kubernetes.hooks.kubernetes  # noqa: F401
+    import kubernetes_asyncio.client  # noqa: F401
 
 
-@pytest.fixture
-def fake(tmp_path: Path) -> Iterator[tuple[FakeApi, str]]:
-    with running(tmp_path) as pair:
-        yield pair
+def create_service(sb: Sandbox, name: str, image: str = "ghcr.io/acme/server:1") -> None:
+    """Create a Knative Service through the API (the sandbox's controllers take it from there)."""
+    from kubernetes import client
+
+    body = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": name, "namespace": NS},
+            "spec": {"template": {"spec": {"containers": [
+                {"image": image, "ports": [{"containerPort": 8000}]}]}}}}
+    client.CustomObjectsApi(api_client(sb.kubeconfig_path)).create_namespaced_custom_object(
+        "serving.knative.dev", "v1", NS, "services", body)
 
 
-def trigger(kubeconfig: str, name: str, *, timeout: float = 10.0,
+def trigger(sb: Sandbox, name: str, *, timeout: float = 30.0,
             start: float | None = None) -> InferenceReadyTrigger:
     return InferenceReadyTrigger(
-        api_version="serving.knative.dev/v1", kind="Service", name=name, namespace="ns",
+        api_version="serving.knative.dev/v1", kind="Service", name=name, namespace=NS,
         start_time=time.time() if start is None else start, timeout=timeout,
-        expected_generation=1, config_file=kubeconfig)
+        expected_generation=1, config_file=sb.kubeconfig_path)
 
 
 async def first_event(t: InferenceReadyTrigger) -> dict[str, Any]:
@@ -67,69 +56,103 @@ async def first_event(t: InferenceReadyTrigger) -> dict[str, Any]:
     raise AssertionError("no event")
 
 
-async def _soon(fn: Any, *args: Any, delay: float = 0.2) -> None:
-    await asyncio.sleep(delay)
-    await asyncio.to_thread(fn, *args)
+async def until(probe: Callable[[], Any], what: str, timeout: float = 5.0) -> None:
+    """Poll ``probe`` on the test's loop (bounded) until it is truthy."""
+    for _ in range(int(timeout / 0.02)):
+        if probe():
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout:g}s waiting for {what}")
 
 
-async def test_ready_event_after_watch_drop_and_410(fake: tuple[FakeApi, str]) -> None:
-    api, kubeconfig = fake
-    api.put(KSVC, ksvc("a", ready=False))
-
-    async def script() -> None:
-        await _soon(api.drop_watches)          # a normal drop: resume from last rv
-        await _soon(api.expire_history)        # 410 on resume: relist
-        await _soon(api.put, KSVC, ksvc("a", ready=True))
-
-    task = asyncio.ensure_future(script())
-    event = await asyncio.wait_for(first_event(trigger(kubeconfig, "a")), 10)
-    await task
-    assert event["status"] == "ready"
-    assert (event["kind"], event["namespace"], event["name"]) == ("Service", "ns", "a")
-    assert event["revision"] == "a-00001" and event["url"] == "http://a.ns.example.com"
+async def test_ready_event_after_watch_drop_and_410(sandbox_factory: Any) -> None:
+    # Real time (speed 1): the revision needs ~8 s to come up, long enough for both faults;
+    # then simulated time is advanced so it becomes ready at once.
+    sb = sandbox_factory(speed=1.0, namespaces=(NS,))
+    drop = sb.faults.drop_watch(resource="services", mode="close")   # 1st watch: ends at once
+    expire = sb.faults.fail(410, verb="watch", resource="services", after=1)  # resumed: 410
+    create_service(sb, "a")
+    task = asyncio.ensure_future(first_event(trigger(sb, "a")))
+    await until(lambda: expire.hits == 1 and sb.store.open_watches().get(
+        ("services.serving.knative.dev", NS)) == 1, "the relisted watch to open")
+    assert not task.done()
+    sb.advance(60)
+    event = await asyncio.wait_for(task, 10)
+    assert event["status"] == "ready", event
+    assert (event["kind"], event["namespace"], event["name"]) == ("Service", NS, "a")
+    assert event["revision"] == "a-00001" and event["url"] == f"http://a.{NS}.example.com"
+    assert drop.hits == 1
+    watches = sb.requests.find("watch", resource="services", namespace=NS)
+    # resumed from the listed version after the drop; after the 410, a relist's version
+    rvs = [w.query.get("resourceVersion") for w in watches]
+    assert len(watches) == 3 and rvs[0] == rvs[1], rvs
+    assert len(sb.requests.find("list", resource="services", namespace=NS)) == 2
     stats = informer.stats()
     assert stats.resumes >= 1 and stats.relists_after_410 >= 1
-    assert api.requests["list"] > 4  # one list per watched collection, then relists
 
 
-async def test_fail_fast_on_image_pull_backoff(fake: tuple[FakeApi, str]) -> None:
-    api, kubeconfig = fake
-    api.put(KSVC, ksvc("b", ready=False))
+def _waiting_reason(sb: Sandbox, service: str) -> str | None:
+    for pod in sb.store.list(("v1", "Pod"), NS):
+        if (pod["metadata"].get("labels") or {}).get("serving.knative.dev/service") == service:
+            for status in (pod.get("status") or {}).get("containerStatuses") or []:
+                return ((status.get("state") or {}).get("waiting") or {}).get("reason")
+    return None
+
+
+@pytest.mark.parametrize(("late", "reason", "detail"), [
+    # from the start: the kubelet's first failure says "not found", which retrying cannot fix
+    (False, "ErrImagePull", "ghcr.io/acme/does-not-exist: not found"),
+    # (re)started while the pod is in back-off, as after a triggerer restart
+    (True, "ImagePullBackOff", 'Back-off pulling image "ghcr.io/acme/does-not-exist:1"'),
+], ids=["from-first-pull", "in-back-off"])
+async def test_fail_fast_on_image_pull_errors(sandbox_factory: Any, late: bool, reason: str,
+                                              detail: str) -> None:
+    # speed 20: the image pull fails within a second; Knative's 600 s progress deadline,
+    # after which the Service itself turns Ready=False, is 30 s of real time away.
+    sb = sandbox_factory(speed=20.0, namespaces=(NS,))
+    create_service(sb, "b", image="ghcr.io/acme/does-not-exist:1")
+    if late:
+        await until(lambda: _waiting_reason(sb, "b") == "ImagePullBackOff", "the back-off")
     started = time.monotonic()
-    writer = asyncio.ensure_future(_soon(api.put, PODS, bad_pod("b")))
-    event = await asyncio.wait_for(first_event(trigger(kubeconfig, "b", timeout=60)), 10)
-    assert event["status"] == "failed" and event["reason"] == "ImagePullBackOff"
-    assert "acme/x:nope" in event["message"]
-    assert time.monotonic() - started < 5
-    await writer
+    event = await asyncio.wait_for(first_event(trigger(sb, "b", timeout=600)), 15)
+    assert (event["status"], event["reason"]) == ("failed", reason), event
+    assert detail in event["message"]
+    assert time.monotonic() - started < 10
+    # failed from the pod's state, before Knative gave up on the revision
+    assert condition_status(sb.store.get(KSVC, NS, "b"), "Ready") == "Unknown"
 
 
-async def test_deadline_comes_from_the_serialized_start_time(fake: tuple[FakeApi, str]) -> None:
-    api, kubeconfig = fake
-    api.put(KSVC, ksvc("c", ready=False))
-    # as after a triggerer restart: started 50 s ago with a 50.5 s timeout
-    t = trigger(kubeconfig, "c", timeout=50.5, start=time.time() - 50)
+async def test_deadline_comes_from_the_serialized_start_time(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(namespaces=(NS,))
+    create_service(sb, "c", image="ghcr.io/acme/never-ready:1")
+    # as after a triggerer restart: started 50 s ago with a 51 s timeout
+    t = trigger(sb, "c", timeout=51, start=time.time() - 50)
     again = InferenceReadyTrigger(**t.serialize()[1])
     began = time.monotonic()
     event = await asyncio.wait_for(first_event(again), 10)
-    assert event["status"] == "timeout"
-    assert time.monotonic() - began < 3
-    assert "RevisionMissing" in event["message"] and "timeout 50s" in event["message"]
+    took = time.monotonic() - began
+    assert event["status"] == "timeout", event
+    assert 0.5 < took < 4, took
+    assert event["readiness"]["state"] == "progressing"
+    assert "RevisionMissing" in event["message"] and "timeout 51s" in event["message"]
 
 
-async def test_triggers_share_watches(fake: tuple[FakeApi, str]) -> None:
-    api, kubeconfig = fake
+async def test_triggers_share_watches(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(speed=1.0, namespaces=(NS,))  # nothing gets ready until advanced
     names = [f"w{i}" for i in range(30)]
     for n in names:
-        api.put(KSVC, ksvc(n, ready=False))
-    tasks = [asyncio.ensure_future(first_event(trigger(kubeconfig, n))) for n in names]
-    await asyncio.sleep(0.5)
-    stats = informer.stats()
-    assert stats.open_watches == 4  # services, revisions, pods, events of one namespace
-    for n in names:
-        await asyncio.to_thread(api.put, KSVC, ksvc(n, ready=True))
-    events = await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        create_service(sb, n)
+    tasks = [asyncio.ensure_future(first_event(trigger(sb, n))) for n in names]
+    await until(lambda: set(sb.store.open_watches()) == WATCHED, "four watches")
+    await asyncio.sleep(0.3)  # every trigger has subscribed and evaluated by now
+    assert not any(t.done() for t in tasks)
+    assert sb.store.open_watches() == dict.fromkeys(WATCHED, 1)
+    assert len(sb.requests.find("watch")) == 4
+    assert informer.stats().open_watches == 4
+    sb.advance(60)
+    events = await asyncio.wait_for(asyncio.gather(*tasks), 15)
     assert {e["name"] for e in events if e["status"] == "ready"} == set(names)
-    assert api.requests["watch"] == 4
-    await asyncio.sleep(0.1)
-    assert informer.stats().open_watches == 0  # the last trigger closed them
+    assert len(sb.requests.find("watch")) == 4  # no watch per trigger, no reconnects
+    assert len(sb.requests.find("list")) == 4
+    assert informer.stats().open_watches == 0  # the last trigger closed them ...
+    await until(lambda: not sb.store.open_watches(), "the server to see them closed")
