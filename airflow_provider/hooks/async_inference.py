@@ -9,10 +9,11 @@ caller relists; resuming after a drop is the caller's job (see ``informer.py``).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Iterable
-from typing import Any
+from collections.abc import AsyncGenerator, Awaitable, Iterable
+from typing import Any, TypeVar
 
 import tenacity
 
@@ -21,6 +22,30 @@ from airflow_provider.hooks.retry import RetryPolicy, connection_error, status_e
 from inference_core.errors import DeployError, KubeApiError
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+async def finish_shielded(aw: Awaitable[T]) -> T:
+    """Run ``aw`` to completion even when the calling task is cancelled meanwhile.
+
+    Clean-up (closing sessions, stopping watches) must not be cut short by the
+    cancellation that caused it; the caller's cancellation is re-raised afterwards.
+    """
+    task = asyncio.ensure_future(aw)
+    cancelled = False
+    while not task.done():
+        try:
+            await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.done():
+                break
+            cancelled = True
+    if cancelled:
+        if not task.cancelled():
+            task.exception()  # retrieved: the cancellation is what the caller sees
+        raise asyncio.CancelledError
+    return task.result()
 
 
 class WatchExpired(KubeApiError):
@@ -54,15 +79,39 @@ class AsyncInferenceHook:
         self.request_timeout = request_timeout
         self.retry = retry or RetryPolicy()
         self._client: Any = None
+        self._lock: asyncio.Lock | None = None
+        self.clients_made = 0
+
+    async def __aenter__(self) -> AsyncInferenceHook:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def is_open(self) -> bool:
+        """True while the hook holds an ``ApiClient`` (an open HTTP session)."""
+        return self._client is not None
 
     async def api_client(self) -> Any:
-        """The ``kubernetes_asyncio`` ``ApiClient`` (made once per hook)."""
-        if self._client is None:
-            from kubernetes_asyncio import client as aclient
+        """The ``kubernetes_asyncio`` ``ApiClient`` (made once per hook).
 
-            cfg = await self._load_configuration()
-            self._client = aclient.ApiClient(configuration=cfg)
-        return self._client
+        Concurrent first callers (several informers starting together) share one
+        client: loading the configuration awaits, so without the lock each of them
+        would make its own HTTP session and all but one would never be closed.
+        """
+        if self._client is not None:
+            return self._client
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if self._client is None:
+                from kubernetes_asyncio import client as aclient
+
+                cfg = await self._load_configuration()
+                self._client = aclient.ApiClient(configuration=cfg)
+                self.clients_made += 1
+            return self._client
 
     async def _load_configuration(self) -> Any:
         from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
@@ -90,10 +139,10 @@ class AsyncInferenceHook:
         return cfg
 
     async def close(self) -> None:
-        """Close the HTTP session."""
+        """Close the HTTP session (idempotent; completes even if the caller is cancelled)."""
         if self._client is not None:
             client, self._client = self._client, None
-            await client.close()
+            await finish_shielded(client.close())
 
     async def request(
         self, verb: str, path: str, *, query: Iterable[tuple[str, str]] = (),
@@ -158,7 +207,7 @@ class AsyncInferenceHook:
     async def watch(
         self, res: Resource, namespace: str | None, resource_version: str, *,
         timeout_seconds: int = 300,
-    ) -> AsyncIterator[dict[str, Any]]:
+    ) -> AsyncGenerator[dict[str, Any], None]:
         """Yield watch events (``{"type", "object"}``, bookmarks included) from one request.
 
         Ends when the server closes the stream (a normal drop: resume from the last

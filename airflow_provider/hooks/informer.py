@@ -15,13 +15,17 @@ import contextlib
 import logging
 import random
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from airflow_provider.hooks.async_inference import AsyncInferenceHook, WatchExpired
+from airflow_provider.hooks.async_inference import (
+    AsyncInferenceHook,
+    WatchExpired,
+    finish_shielded,
+)
 from airflow_provider.hooks.resources import Resource
-from inference_core.errors import KubeApiError
+from inference_core.errors import DeployError
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +86,8 @@ class Informer:
     cache: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscribers: set[Subscription] = field(default_factory=set)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
-    error: KubeApiError | None = None
-    last_error: KubeApiError | None = None
+    error: DeployError | None = None
+    last_error: DeployError | None = None
     task: asyncio.Task[None] | None = None
     watch_timeout_s: int = 300
 
@@ -117,11 +121,14 @@ class Informer:
                 self.stats.watch_requests += 1
                 self.stats.open_watches += 1
                 try:
-                    async for event in self.hook.watch(
+                    # aclosing: the stream (and its HTTP response) is released at once on
+                    # any exit, not when the generator happens to be garbage-collected.
+                    async with contextlib.aclosing(self.hook.watch(
                         self.resource, self.namespace, rv, timeout_seconds=self.watch_timeout_s
-                    ):
-                        failures = 0
-                        rv = self._apply_event(event) or rv
+                    )) as events:
+                        async for event in events:
+                            failures = 0
+                            rv = self._apply_event(event) or rv
                 finally:
                     self.stats.open_watches -= 1
                 self.stats.resumes += 1  # stream ended normally: resume from rv
@@ -130,7 +137,7 @@ class Informer:
                 rv = ""
             except asyncio.CancelledError:
                 raise
-            except KubeApiError as e:
+            except DeployError as e:  # API errors, and a configuration that cannot load
                 failures += 1
                 self.last_error = e
                 if not e.transient:
@@ -206,21 +213,73 @@ def subscribe(
 
 
 async def unsubscribe(sub: Subscription) -> None:
-    """Leave; the last subscriber stops the informer (and the hook when no informer uses it)."""
-    informer = sub.informer
-    informer.subscribers.discard(sub)
-    if informer.subscribers:
-        return
-    state = _state()
-    for key, inf in list(state.informers.items()):
-        if inf is informer:
-            del state.informers[key]
-    if informer.task is not None:
-        informer.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):  # it ends either way
-            await informer.task
-    if not any(inf.hook is informer.hook for inf in state.informers.values()):
-        for conn, hook in list(state.hooks.items()):
-            if hook is informer.hook:
+    """Leave; the last subscriber stops the informer (and the hook when no informer uses it).
+
+    The clean-up runs to its end even if the caller is cancelled meanwhile (the
+    cancellation is re-raised afterwards), so a cancelled trigger leaves no open
+    watch and no open HTTP session behind.
+    """
+    await unsubscribe_all([sub])
+
+
+async def unsubscribe_all(subs: Iterable[Subscription]) -> None:
+    """:func:`unsubscribe` each subscription (shielded from cancellation as a whole)."""
+    subs = list(subs)
+    if subs:
+        await finish_shielded(_leave(subs, _state()))
+
+
+async def _leave(subs: list[Subscription], state: _LoopState) -> None:
+    stopped: list[Informer] = []
+    for sub in subs:
+        informer = sub.informer
+        informer.subscribers.discard(sub)
+        if informer.subscribers or informer in stopped:
+            continue
+        for key, inf in list(state.informers.items()):
+            if inf is informer:
+                del state.informers[key]
+        stopped.append(informer)
+    await _stop(stopped, state)
+
+
+async def _stop(informers: list[Informer], state: _LoopState) -> None:
+    tasks = [i.task for i in informers if i.task is not None]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        await asyncio.wait(tasks)  # each ends, cancelled or failed
+    for task in tasks:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("%s ended with %r", task.get_name(), task.exception())
+    in_use = {id(inf.hook) for inf in state.informers.values()}
+    for informer in informers:
+        hook = informer.hook
+        if id(hook) in in_use:
+            continue
+        for conn, h in list(state.hooks.items()):
+            if h is hook:
                 del state.hooks[conn]
-                await hook.close()
+        await hook.close()
+
+
+async def shutdown() -> None:
+    """Stop every informer of the running loop and close every session (idempotent).
+
+    Triggers unsubscribe on their own; this is the backstop for an event loop that
+    ends while subscriptions are still open (tests, embedding code).
+    """
+    state = _state()
+    informers = list(state.informers.values())
+    state.informers.clear()
+    for informer in informers:
+        informer.subscribers.clear()
+    await finish_shielded(_stop(informers, state))
+    for hook in list(state.hooks.values()):
+        await hook.close()
+    state.hooks.clear()
+
+
+def open_hooks() -> list[AsyncInferenceHook]:
+    """Hooks of the running loop that still hold an HTTP session (for tests and checks)."""
+    return [h for h in _state().hooks.values() if h.is_open]

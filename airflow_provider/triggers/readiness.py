@@ -103,6 +103,7 @@ class InferenceReadyTrigger(BaseTrigger):
         self.cluster_context = cluster_context
         self.config_file = config_file
         self.in_cluster = in_cluster
+        self._subs: list[informer.Subscription] = []
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Classpath and exactly the constructor's arguments."""
@@ -153,9 +154,11 @@ class InferenceReadyTrigger(BaseTrigger):
             return (obj.get("involvedObject") or {}).get("name") in view["names"]
 
         main_res = resource_for(self.api_version, self.kind)
-        main = informer.subscribe(conn, main_res, self.namespace, by_name, wake)
-        subs = [main]
+        subs: list[informer.Subscription] = []
+        self._subs = subs
         try:
+            main = informer.subscribe(conn, main_res, self.namespace, by_name, wake)
+            subs.append(main)
             if knative:
                 subs.append(informer.subscribe(
                     conn, KNATIVE_REVISION, self.namespace, by_names, wake))
@@ -165,10 +168,19 @@ class InferenceReadyTrigger(BaseTrigger):
             event = await self._wait(main, subs, view, wake, knative)
         finally:
             # Before yielding: nothing guarantees the generator is resumed after its single
-            # event (dag.test() and the triggerer may drop it), so watches close here.
-            for sub in subs:
-                await informer.unsubscribe(sub)
+            # event (dag.test() and the triggerer may drop it), so watches and sessions
+            # close here, on the event, on an error and on cancellation alike.
+            await self._release()
         yield TriggerEvent(event)
+
+    async def _release(self) -> None:
+        subs, self._subs = list(self._subs), []
+        await informer.unsubscribe_all(subs)
+
+    async def cleanup(self) -> None:
+        """Called by the triggerer when the trigger is removed: leave any watch still held."""
+        await self._release()
+        await super().cleanup()
 
     async def _wait(
         self, main: informer.Subscription, subs: list[informer.Subscription],
