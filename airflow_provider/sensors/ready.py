@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseSensorOperator
 
+from airflow_provider.links import InferenceEndpointLink
 from airflow_provider.operators import lifecycle
 from airflow_provider.operators.lifecycle import ServingRef
 
@@ -42,6 +43,7 @@ class InferenceReadySensor(BaseSensorOperator):
 
     template_fields: Sequence[str] = ("name", "namespace", "workload_kind",
                                       "expected_revision")
+    operator_extra_links = (InferenceEndpointLink(),)
 
     def __init__(
         self, *, name: str, namespace: str, workload_kind: str = "CustomInference",
