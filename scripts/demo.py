@@ -5,6 +5,9 @@
    with simulated Knative and LeaderWorkerSet controllers.
 3. Run the Airflow promotion pipeline against it (deploy a candidate, wait until it
    serves, smoke-test the tag URL, shift traffic 10 % -> 50 % -> 100 %), printing each step.
+
+``scripts/demo.sh --fail`` deploys a candidate whose image cannot be pulled instead: the
+pipeline fails fast with the kubelet's reason and rolls the traffic back.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ def render_examples() -> None:
                   f"{serving['metadata']['namespace']}/{spec.metadata.name}: {kinds}")
 
 
-def run_pipeline() -> int:
+def run_pipeline(extra_args: list[str]) -> int:
     from inference_sandbox import Sandbox, SandboxConfig
 
     print("\n== 2. start the local Kubernetes API server (simulated Knative/LWS)")
@@ -46,16 +49,16 @@ def run_pipeline() -> int:
         with Sandbox(config).running() as sandbox:
             print(f"  API server at {sandbox.url}, kubeconfig {sandbox.kubeconfig_path}")
             print("\n== 3. run the promotion pipeline with Airflow (dag.test)")
-            env = dict(os.environ, AIRFLOW_HOME=str(Path(tmp) / "airflow"),
-                       AIRFLOW__LOGGING__LOGGING_LEVEL="WARNING")
+            env = dict(os.environ, AIRFLOW_HOME=str(Path(tmp) / "airflow"))
             return subprocess.call(
                 [sys.executable, "-m", "airflow_provider.demo", "--kubeconfig",
-                 str(sandbox.kubeconfig_path)], env=env, cwd=REPO)
+                 str(sandbox.kubeconfig_path), *extra_args], env=env, cwd=REPO)
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    extra = list(sys.argv[1:] if argv is None else argv)  # passed on: --fail, --verbose
     render_examples()
-    return run_pipeline()
+    return run_pipeline(extra)
 
 
 if __name__ == "__main__":
