@@ -19,7 +19,7 @@ from typing import Any
 import tenacity
 from airflow.sdk import BaseHook
 
-from airflow_provider.hooks.resources import Resource, resource_for, resource_of
+from airflow_provider.hooks.resources import Resource, describe, resource_for, resource_of
 from airflow_provider.hooks.retry import RetryPolicy, connection_error, status_error
 from inference_core.errors import DeployError, KubeApiError
 
@@ -186,8 +186,10 @@ class InferenceHook(BaseHook):
     ) -> dict[str, Any]:
         """Server-side apply one object (creates it or updates the fields we manage).
 
-        ``force`` takes over fields another manager owns (otherwise the server answers
-        409 Conflict naming the manager).
+        ``force`` takes over fields another manager owns. Without it the server answers
+        409 Conflict naming the manager and the fields; the ``KubeApiError`` (status 409)
+        then also says how to resolve it (``force=True``, or leave the fields to that
+        manager).
         """
         res = resource_of(manifest)
         meta = manifest.get("metadata") or {}
@@ -198,10 +200,19 @@ class InferenceHook(BaseHook):
             query.append(("dryRun", "All"))
         path = res.object_path(meta.get("namespace"), str(meta.get("name")))
         log.info("Applying %s %s (field manager %s)", res.kind, path, query[0][1])
-        return self.request(
-            "PATCH", path, query=query, body=dict(manifest),
-            content_type=APPLY_CONTENT_TYPE, redact=res.kind == "Secret",
-        )
+        try:
+            return self.request(
+                "PATCH", path, query=query, body=dict(manifest),
+                content_type=APPLY_CONTENT_TYPE, redact=res.kind == "Secret",
+            )
+        except KubeApiError as e:
+            if e.status != 409 or force:
+                raise
+            raise KubeApiError(
+                f"{e}; another field manager owns these fields of {describe(manifest)}: "
+                "apply with force=True to take them over, or leave them to that manager",
+                status=409, reason=e.reason,
+            ) from e
 
     def apply_all(
         self, manifests: Iterable[Mapping[str, Any]], *, force: bool = False,

@@ -109,23 +109,6 @@ def _deploy_op(**kw: Any) -> Any:
                                    **kw)
 
 
-def test_api_faults_end_in_the_right_outcome(cluster: Any) -> None:
-    cluster.faults.fail(503, verb="patch", times=2)
-    cluster.faults.throttle(retry_after=1, verb="get", times=1)
-    cluster.faults.drop_watch(after_events=1, times=2)
-    cluster.faults.expire_watch(times=1)
-    summary = _deploy_op().execute({})
-    assert summary["state"] == "ready" and summary["revision"]
-    cluster.faults.clear()
-    cluster.faults.fail(500, verb="patch", times=None)  # a 5xx burst beyond the budget
-    from inference_core.errors import KubeApiError
-
-    with mock.patch("airflow_provider.hooks.retry.RetryPolicy.budget_s", 3.0), \
-            pytest.raises(KubeApiError) as info:
-        _deploy_op(image="acme/app:2").execute({})
-    assert info.value.status == 500
-
-
 def test_retry_after_a_crash_creates_no_duplicates(cluster: Any) -> None:
     from airflow_provider.hooks.inference import InferenceHook
 
