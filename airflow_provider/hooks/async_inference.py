@@ -114,7 +114,6 @@ class AsyncInferenceHook:
             return self._client
 
     async def _load_configuration(self) -> Any:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import AsyncKubernetesHook
         from kubernetes_asyncio import client as aclient
         from kubernetes_asyncio import config as aconfig
 
@@ -126,6 +125,12 @@ class AsyncInferenceHook:
                     client_configuration=cfg,
                 )
             else:
+                # Imported here: the cncf hook module is heavy (about 40 MB) and only the
+                # connection path needs it.
+                from airflow.providers.cncf.kubernetes.hooks.kubernetes import (
+                    AsyncKubernetesHook,
+                )
+
                 hook = AsyncKubernetesHook(
                     conn_id=self.kubernetes_conn_id, cluster_context=self.cluster_context,
                     in_cluster=self.in_cluster, client_configuration=cfg,

@@ -27,6 +27,11 @@ DEFAULT_FIELD_MANAGER = "inference-stacks"
 DEFAULT_REQUEST_TIMEOUT_S = 30.0
 
 
+RESUME_KEYS = ("workload_kind", "generation", "previous_revision")
+"""Resume values small and plain enough to travel in the trigger's event (not ``previous``,
+the whole manifest a rollback re-applies: that stays in the defer kwargs only)."""
+
+
 class InferenceBaseOperator(BaseOperator):
     """Connection and waiting parameters common to the inference operators.
 
@@ -89,6 +94,7 @@ class InferenceBaseOperator(BaseOperator):
         trigger = lifecycle.make_trigger(
             self.hook, ref, start_time=time.time(), timeout=timeout,
             expected_generation=expected_generation, expected_revision=expected_revision,
+            resume={k: v for k, v in kwargs.items() if k in RESUME_KEYS},
         )
         if self.deferrable:
             self.defer(trigger=trigger, method_name="execute_complete", kwargs=kwargs,
@@ -96,8 +102,11 @@ class InferenceBaseOperator(BaseOperator):
         return self._finish(context, lifecycle.run_inline(trigger), **kwargs)
 
     def execute_complete(self, context: Any, event: dict[str, Any], **kwargs: Any) -> Any:
-        """Resume after the trigger fired: summary on success, the event's error otherwise."""
-        return self._finish(context, event, **kwargs)
+        """Resume after the trigger fired: summary on success, the event's error otherwise.
+
+        The defer kwargs win; the values the trigger echoed fill in when they are missing
+        (``dag.test()`` in Airflow 3.3 resumes with the event alone)."""
+        return self._finish(context, event, **{**(event.get("resume") or {}), **kwargs})
 
     def _finish(self, context: Any, event: Mapping[str, Any], **kwargs: Any) -> Any:
         r = lifecycle.raise_for_event(event)

@@ -194,8 +194,10 @@ def check_once(
 def make_trigger(
     hook: InferenceHook, ref: ServingRef, *, start_time: float, timeout: float,
     expected_generation: int | None, expected_revision: str | None, fail_fast: bool = True,
+    resume: dict[str, Any] | None = None,
 ) -> InferenceReadyTrigger:
-    """The trigger that waits for ``ref`` on the hook's connection."""
+    """The trigger that waits for ``ref`` on the hook's connection (``resume``: see the
+    trigger's parameter of that name)."""
     from airflow_provider.triggers.readiness import InferenceReadyTrigger
 
     return InferenceReadyTrigger(
@@ -203,7 +205,7 @@ def make_trigger(
         start_time=start_time, timeout=timeout, expected_generation=expected_generation,
         expected_revision=expected_revision, fail_fast=fail_fast,
         kubernetes_conn_id=hook.kubernetes_conn_id, cluster_context=hook.cluster_context,
-        config_file=hook.config_file, in_cluster=hook.in_cluster,
+        config_file=hook.config_file, in_cluster=hook.in_cluster, resume=resume,
     )
 
 
@@ -314,4 +316,6 @@ def run_preflight(spec: Any, profile: Any, hook: InferenceHook, *,
     report = preflight_spec(spec, load_profile(profile), cluster=reader,
                             allow_capacity_dip=allow_capacity_dip)
     log.info("Preflight passed for %s %s: %s", spec.kind, spec.metadata.name, report.summary())
+    for warning in report.capacity.warnings if report.capacity else ():
+        log.warning("%s %s: %s", spec.kind, spec.metadata.name, warning)
     return report.pinned(spec)

@@ -111,6 +111,19 @@ class InferenceReadySensor(BaseSensorOperator):
                    timeout=timedelta(seconds=timeout + lifecycle.DEFER_SLACK_S))
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
-        """Summary when ready; the event's error otherwise."""
-        r = lifecycle.raise_for_event(event)
+        """Summary when ready; the event's error otherwise. A timeout is Airflow's
+        ``AirflowSensorTimeout`` (as for every sensor: the task fails without retries, and
+        ``soft_fail`` skips it instead), carrying the last state seen."""
+        from airflow.sdk.exceptions import AirflowSensorTimeout
+
+        from inference_core.errors import ReadinessTimeout
+
+        try:
+            r = lifecycle.raise_for_event(event)
+        except ReadinessTimeout as e:
+            if self.soft_fail:
+                from airflow.sdk.exceptions import AirflowSkipException
+
+                raise AirflowSkipException(str(e)) from e
+            raise AirflowSensorTimeout(str(e)) from e
         return lifecycle.summarize(r, workload_kind=self.workload_kind)

@@ -70,6 +70,10 @@ class InferenceReadyTrigger(BaseTrigger):
     :param cluster_context: kubeconfig context override.
     :param config_file: kubeconfig path override.
     :param in_cluster: in-cluster override.
+    :param resume: small JSON-able values the waiting task needs when it resumes (kind,
+        generation, previous revision); echoed under ``"resume"`` in the event. The task also
+        gets them as its defer kwargs, but ``dag.test()`` in Airflow 3.3 replaces those with the
+        event alone, so the event carries them too.
     """
 
     def __init__(
@@ -88,6 +92,7 @@ class InferenceReadyTrigger(BaseTrigger):
         cluster_context: str | None = None,
         config_file: str | None = None,
         in_cluster: bool | None = None,
+        resume: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.api_version = api_version
@@ -103,6 +108,7 @@ class InferenceReadyTrigger(BaseTrigger):
         self.cluster_context = cluster_context
         self.config_file = config_file
         self.in_cluster = in_cluster
+        self.resume = resume
         self._subs: list[informer.Subscription] = []
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -121,6 +127,7 @@ class InferenceReadyTrigger(BaseTrigger):
             "cluster_context": self.cluster_context,
             "config_file": self.config_file,
             "in_cluster": self.in_cluster,
+            "resume": self.resume,
         }
 
     @property
@@ -171,6 +178,8 @@ class InferenceReadyTrigger(BaseTrigger):
             # event (dag.test() and the triggerer may drop it), so watches and sessions
             # close here, on the event, on an error and on cancellation alike.
             await self._release()
+        if self.resume is not None:
+            event = {**event, "resume": self.resume}
         yield TriggerEvent(event)
 
     async def _release(self) -> None:

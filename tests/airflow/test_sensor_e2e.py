@@ -131,7 +131,7 @@ def test_workload_never_ready_times_out_with_the_last_state(cluster: Any) -> Non
                         "registry.example.com/acme/app:never-ready")
     assert result.state == "failed"
     failure = result.errors["wait"]
-    assert failure.error_type == "ReadinessTimeout", failure
+    assert failure.error_type == "AirflowSensorTimeout", failure  # no retries, as sensors do
     assert "not ready after" in failure.message and "(timeout 1s)" in failure.message
     assert "progressing" in failure.message  # the last state it saw
     assert 1 <= result.durations["wait"] < 15

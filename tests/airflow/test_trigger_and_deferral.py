@@ -29,7 +29,7 @@ KWARGS: dict[str, Any] = {
     "namespace": "team-a", "start_time": 1_700_000_000.5, "timeout": 120.0,
     "expected_generation": 2, "expected_revision": "iris-00002", "fail_fast": True,
     "kubernetes_conn_id": "k8s", "cluster_context": "ctx", "config_file": "/kc",
-    "in_cluster": False,
+    "in_cluster": False, "resume": {"workload_kind": "CustomInference", "generation": 2},
 }
 
 
@@ -80,6 +80,23 @@ def test_deploy_checks_once_then_defers_with_method_and_timeout() -> None:
     assert (kwargs["kind"], kwargs["namespace"], kwargs["name"]) == ("Service", "team-a", "iris")
     assert hook.apply_all.call_count == 1
     assert hook.get.called  # the synchronous first check happened before deferring
+    # What the task needs on resume travels in the defer kwargs and in the trigger's event.
+    assert deferred.kwargs == {"workload_kind": "CustomInference", "generation": 4}
+    assert kwargs["resume"] == deferred.kwargs
+
+
+def test_execute_complete_falls_back_to_what_the_event_echoed() -> None:
+    """``dag.test()`` (Airflow 3.3) resumes with the event alone; the trigger's echo of the
+    resume values keeps the summary whole. Defer kwargs, when present, win."""
+    op = DeployInferenceOperator(task_id="deploy", spec=SPEC)
+    readiness = {"state": "ready", "reason": "Ready", "message": "ok", "kind": "Service",
+                 "namespace": "team-a", "name": "iris", "revision": "iris-00004",
+                 "url": "http://iris.team-a.example.com", "traffic": []}
+    event = {"status": "ready", "readiness": readiness, "kind": "Service",
+             "namespace": "team-a", "name": "iris", "revision": "iris-00004",
+             "resume": {"workload_kind": "CustomInference", "generation": 4}}
+    assert op.execute_complete({}, event)["workload_kind"] == "CustomInference"
+    assert op.execute_complete({}, event, workload_kind="X")["workload_kind"] == "X"
 
 
 def test_execute_complete_raises_with_the_event_message() -> None:
@@ -144,3 +161,16 @@ def test_operators_are_keyword_only_with_tuple_template_fields() -> None:
         assert all(p.kind in (p.KEYWORD_ONLY, p.VAR_KEYWORD) for p in params
                    if p.name != "self"), cls
     assert DeployInferenceOperator(task_id="x", spec=SPEC).deferrable is True
+
+
+@pytest.mark.parametrize(("soft_fail", "raised"), [(False, "AirflowSensorTimeout"),
+                                                   (True, "AirflowSkipException")])
+def test_sensor_timeout_follows_airflow_sensor_rules(soft_fail: bool, raised: str) -> None:
+    from airflow.sdk import exceptions
+
+    sensor = InferenceReadySensor(task_id="wait", name="iris", namespace="team-a",
+                                  soft_fail=soft_fail)
+    event = {"status": "timeout", "reason": "Timeout", "kind": "Service", "namespace": "team-a",
+             "name": "iris", "message": "not ready after 60s (timeout 60s): progressing"}
+    with pytest.raises(getattr(exceptions, raised), match="not ready after 60s"):
+        sensor.execute_complete({}, event)
