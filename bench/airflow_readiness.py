@@ -379,7 +379,7 @@ async def run(args: argparse.Namespace, baseline: dict[str, float]) -> None:
     link = SandboxLink(args.sandbox)
     try:
         await warm_up(link)
-        baseline["after one wait (kubernetes_asyncio, cncf hook)"] = proc_status("VmRSS")
+        baseline["after one wait (kubernetes_asyncio client)"] = proc_status("VmRSS")
         sc = await scale(link, args.waits, args.steady, traced=False)
         traced = await scale(link, args.waits, 0.5, traced=True)
         lat = await latency(link, args.runs, args.interval)
