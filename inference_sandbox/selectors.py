@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from inference_core.readiness import label_selector
 from inference_sandbox.apierrors import bad_request
 
 Predicate = Callable[[Mapping[str, Any]], bool]
@@ -17,56 +18,19 @@ def query_bool(value: str | None) -> bool:
     """A boolean query parameter, parsed like Go's ``strconv.ParseBool``."""
     return value in _TRUE
 
-_SET_RE = re.compile(r"^\s*([^\s!=,()]+)\s+(in|notin)\s+\(([^)]*)\)\s*$")
 
-
-def _split_top(text: str) -> list[str]:
-    """Split on commas that are not inside parentheses."""
-    parts: list[str] = []
-    depth = 0
-    current = []
-    for char in text:
-        if char == "(":
-            depth += 1
-        elif char == ")":
-            depth -= 1
-        if char == "," and depth == 0:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
-    return [p.strip() for p in parts if p.strip()]
+def _split_fields(text: str) -> list[str]:
+    """A field selector's requirements (no parentheses in that syntax)."""
+    return [p.strip() for p in text.split(",") if p.strip()]
 
 
 def parse_label_selector(text: str | None) -> Predicate:
-    """``a=b,c!=d,e in (x,y),!f,g`` → predicate on a labels mapping."""
-    if not text:
-        return lambda labels: True
-    checks: list[Predicate] = []
-    for req in _split_top(text):
-        match = _SET_RE.match(req)
-        if match:
-            key, op, values = match.group(1), match.group(2), match.group(3)
-            allowed = {v.strip() for v in values.split(",") if v.strip()}
-            if op == "in":
-                checks.append(lambda lb, k=key, a=allowed: lb.get(k) in a)
-            else:
-                checks.append(lambda lb, k=key, a=allowed: lb.get(k) not in a)
-        elif "!=" in req:
-            key, value = (s.strip() for s in req.split("!=", 1))
-            checks.append(lambda lb, k=key, v=value: lb.get(k) != v)
-        elif "==" in req or "=" in req:
-            key, value = (s.strip() for s in re.split("==|=", req, maxsplit=1))
-            checks.append(lambda lb, k=key, v=value: lb.get(k) == v)
-        elif req.startswith("!"):
-            key = req[1:].strip()
-            checks.append(lambda lb, k=key: k not in lb)
-        elif re.fullmatch(r"[A-Za-z0-9_./-]+", req):
-            checks.append(lambda lb, k=req: k in lb)
-        else:
-            raise bad_request(f"unable to parse requirement: invalid label selector {req!r}")
-    return lambda labels: all(check(labels) for check in checks)
+    """``a=b,c!=d,e in (x,y),!f,g`` → predicate on a labels mapping (the core's matcher;
+    an unparsable requirement is the API server's 400)."""
+    try:
+        return label_selector(text)  # type: ignore[return-value]
+    except ValueError as e:
+        raise bad_request(f"unable to parse requirement: {e}") from None
 
 
 def _field_value(obj: Mapping[str, Any], path: str) -> str | None:
@@ -90,7 +54,7 @@ def parse_field_selector(text: str | None) -> Predicate:
     if not text:
         return lambda obj: True
     checks: list[Predicate] = []
-    for req in _split_top(text):
+    for req in _split_fields(text):
         if "!=" in req:
             key, value = (s.strip() for s in req.split("!=", 1))
             checks.append(lambda o, k=key, v=value: (_field_value(o, k) or "") != v)

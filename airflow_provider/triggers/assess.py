@@ -9,11 +9,16 @@ the events about those objects.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from inference_core.readiness import Readiness, State, evaluate, pod_selector
+from inference_core.readiness import (
+    Readiness,
+    State,
+    evaluate,
+    pod_selector,
+    selector_matches,
+)
 
 KNATIVE_API = "serving.knative.dev/v1"
 
@@ -82,54 +87,3 @@ def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
 
 def _labels(obj: Mapping[str, Any]) -> Mapping[str, str]:
     return _meta(obj).get("labels") or {}
-
-
-_SET_TERM = re.compile(r"^\s*(!?)([^\s!=]+)\s+(in|notin)\s*\(([^)]*)\)\s*$")
-
-
-def _split_terms(selector: str) -> list[str]:
-    terms, depth, current = [], 0, ""
-    for ch in selector:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "," and depth == 0:
-            terms.append(current)
-            current = ""
-        else:
-            current += ch
-    if current.strip():
-        terms.append(current)
-    return terms
-
-
-def selector_matches(selector: str | None, labels: Mapping[str, str]) -> bool:
-    """Kubernetes label-selector semantics (``=``, ``==``, ``!=``, ``in``, ``notin``,
-    ``key``, ``!key``). An empty selector matches everything; ``None`` nothing."""
-    if selector is None:
-        return False
-    for raw in _split_terms(selector):
-        term = raw.strip()
-        if not term:
-            continue
-        m = _SET_TERM.match(term)
-        if m:
-            values = {v.strip() for v in m.group(4).split(",")}
-            present = m.group(2) in labels and labels[m.group(2)] in values
-            if (m.group(3) == "in") != present:
-                return False
-        elif "!=" in term:
-            key, value = (s.strip() for s in term.split("!=", 1))
-            if labels.get(key) == value:
-                return False
-        elif "=" in term:
-            key, value = (s.strip() for s in term.replace("==", "=").split("=", 1))
-            if labels.get(key) != value:
-                return False
-        elif term.startswith("!"):
-            if term[1:].strip() in labels:
-                return False
-        elif term not in labels:
-            return False
-    return True

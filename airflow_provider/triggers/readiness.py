@@ -26,13 +26,8 @@ from airflow.triggers.base import BaseTrigger, TriggerEvent
 
 from airflow_provider.hooks import informer
 from airflow_provider.hooks.resources import EVENT, KNATIVE_REVISION, POD, resource_for
-from airflow_provider.triggers.assess import (
-    KNATIVE_API,
-    assess,
-    interest_names,
-    selector_matches,
-)
-from inference_core.readiness import Readiness
+from airflow_provider.triggers.assess import KNATIVE_API, assess, interest_names
+from inference_core.readiness import Readiness, selector_matches
 
 log = logging.getLogger(__name__)
 

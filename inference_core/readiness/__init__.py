@@ -13,6 +13,7 @@ from inference_core.readiness.findings import Finding
 from inference_core.readiness.knative import parse_traffic, revision_failure
 from inference_core.readiness.lws import leader_url
 from inference_core.readiness.model import Readiness, State, TrafficTarget, UnsupportedObject
+from inference_core.readiness.selectors import label_selector, selector_matches
 
 __all__ = [
     "Finding",
@@ -21,8 +22,10 @@ __all__ = [
     "TrafficTarget",
     "UnsupportedObject",
     "evaluate",
+    "label_selector",
     "leader_url",
     "parse_traffic",
     "pod_selector",
     "revision_failure",
+    "selector_matches",
 ]

@@ -13,8 +13,8 @@ from airflow_provider.operators.traffic_plan import (
     plan,
     traffic_matches,
 )
-from airflow_provider.triggers.assess import selector_matches
 from inference_core.errors import SpecError
+from inference_core.readiness import selector_matches
 
 
 def ksvc(traffic: list[dict[str, Any]] | None = None, *, ready: str = "s-00001",
