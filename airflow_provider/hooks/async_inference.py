@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import tenacity
 
+from airflow_provider.defaults import DEFAULT_REQUEST_TIMEOUT_S
 from airflow_provider.hooks.resources import Resource, resource_for
 from airflow_provider.hooks.retry import RetryPolicy, connection_error, status_error
 from inference_core.errors import DeployError, KubeApiError
@@ -69,7 +70,7 @@ class AsyncInferenceHook:
         cluster_context: str | None = None,
         config_file: str | None = None,
         in_cluster: bool | None = None,
-        request_timeout: float = 30.0,
+        request_timeout: float = DEFAULT_REQUEST_TIMEOUT_S,
         retry: RetryPolicy | None = None,
     ) -> None:
         self.kubernetes_conn_id = kubernetes_conn_id

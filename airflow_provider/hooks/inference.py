@@ -19,16 +19,13 @@ from typing import Any
 import tenacity
 from airflow.sdk import BaseHook
 
+from airflow_provider.defaults import DEFAULT_FIELD_MANAGER, DEFAULT_REQUEST_TIMEOUT_S
 from airflow_provider.hooks.resources import Resource, describe, resource_for, resource_of
 from airflow_provider.hooks.retry import RetryPolicy, connection_error, status_error
 from inference_core.errors import DeployError, KubeApiError
 
 log = logging.getLogger(__name__)
 
-#: Field manager our server-side applies use unless told otherwise.
-DEFAULT_FIELD_MANAGER = "inference-stacks"
-#: Client-side timeout of one API call, seconds (connect + read).
-DEFAULT_REQUEST_TIMEOUT_S = 30.0
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json"

@@ -16,15 +16,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator
 
+from airflow_provider.defaults import DEFAULT_FIELD_MANAGER, DEFAULT_REQUEST_TIMEOUT_S
 from airflow_provider.operators import lifecycle
 from airflow_provider.operators.lifecycle import ServingRef
 
 if TYPE_CHECKING:
     from airflow_provider.hooks.inference import InferenceHook
 
-#: Same defaults as the hook (repeated so DAG parsing does not import the hook).
-DEFAULT_FIELD_MANAGER = "inference-stacks"
-DEFAULT_REQUEST_TIMEOUT_S = 30.0
 
 
 RESUME_KEYS = ("workload_kind", "generation", "previous_revision")
