@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The test command: lint, types, layering, then the whole pytest suite.
+# The test command: set-up steps, lint, types, layering, then the whole pytest suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
+for step in scripts/setup.d/*.sh; do
+  [ "$(basename "$step")" = lib.sh ] && continue
+  echo "== set-up: $(basename "$step")"; bash "$step"
+done
 echo "== ruff"; ruff check .
 echo "== mypy (strict on inference_core)"; mypy inference_core
 echo "== layering"; lint-imports

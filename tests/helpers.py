@@ -25,6 +25,16 @@ def require_shared() -> Path:
     return found
 
 
+def require_real(tool: str, found: object) -> None:
+    """Skip when an optional real-engine tool is absent, unless ``INFSTACK_REQUIRE_REAL=1``
+    (set by ``.ci/run``), in which case its absence fails the test."""
+    if found:
+        return
+    if os.environ.get("INFSTACK_REQUIRE_REAL") == "1":
+        pytest.fail(f"{tool} is required (INFSTACK_REQUIRE_REAL=1) but is not available")
+    pytest.skip(f"{tool} is not available (scripts/setup.d builds or installs it)")
+
+
 def example_profile(path: Path) -> str:
     """The profile an example names on its first line (``# profile: kai``)."""
     first = path.read_text(encoding="utf-8").splitlines()[0]
