@@ -107,7 +107,9 @@ def _pod(out: dict[str, Any], old: Mapping[str, Any] | None) -> None:
         container.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
         container.setdefault("resources", {})
     if old is None:
-        out["status"] = {"phase": "Pending", "qosClass": "BestEffort"}
+        from inference_sandbox.controllers.podrefs import qos_class
+
+        out["status"] = {"phase": "Pending", "qosClass": qos_class(spec)}
     if not spec.get("containers"):
         raise ApiError(422, "Invalid",
                        f'Pod "{out["metadata"].get("name", "")}" is invalid: spec.containers: '

@@ -126,7 +126,8 @@ class ControllerManager:
             self._wake.set()
         if self._task is not None:
             try:
-                await asyncio.wait_for(asyncio.shield(self._task), 2.0)
+                async with asyncio.timeout(2.0):
+                    await asyncio.shield(self._task)
             except (TimeoutError, asyncio.CancelledError):
                 self._task.cancel()
 
@@ -157,7 +158,8 @@ class ControllerManager:
         while not self._stopping:
             timeout = max(next_resync - self._loop.time(), 0.0)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
             self._wake.clear()
             if self._stopping:
                 return

@@ -20,6 +20,7 @@ from typing import Any, cast
 from inference_sandbox.clock import SimClock, rfc3339
 from inference_sandbox.config import Timings
 from inference_sandbox.controllers.base import EventRecorder
+from inference_sandbox.controllers.podrefs import Lookup, container_config_error
 from inference_sandbox.objects import dig, meta, set_condition
 from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
@@ -38,6 +39,7 @@ class ContainerSim:
     restarts: int = 0
     last_exit: dict[str, Any] | None = None
     next_start: float | None = None
+    config_blocked: bool = False
     events: set[str] = field(default_factory=set)
 
 
@@ -89,7 +91,12 @@ class Kubelet:
         self._ip = 0
 
     def keys_for(self, event: WatchEvent) -> Iterable[Hashable]:
-        """Bound pods."""
+        """Bound pods (all of a namespace's when one of its Secrets or ConfigMaps changes)."""
+        if event.rt.kind in ("Secret", "ConfigMap") and not event.rt.group:
+            namespace = event.obj["metadata"].get("namespace")
+            return [(namespace, meta(p)["name"]) for p in self.store.list(POD, namespace,
+                                                                           copy=False)
+                    if dig(p, "spec", "nodeName")]
         if event.rt.kind != "Pod" or event.rt.group:
             return ()
         md = event.obj["metadata"]
@@ -166,6 +173,19 @@ class Kubelet:
         status["imageID"] = f"{image.split(':')[0]}@{_digest(image)}"
         self._once(pod, c, "pulled", "Normal", "Pulled",
                    f'Successfully pulled image "{image}" in {self.t.image_pull:g}s')
+        if c.started is None:
+            problem = container_config_error(spec, meta(pod)["namespace"], self._lookup(pod))
+            if problem is not None:
+                # Events and status as the kubelet writes them; the reference is checked again
+                # on every pass (a Secret created later lets the container start).
+                self._once(pod, c, f"config-{problem}", "Warning", "Failed", f"Error: {problem}")
+                status["state"] = {"waiting": {"reason": "CreateContainerConfigError",
+                                               "message": problem}}
+                c.config_blocked = True
+                return status, None
+            if c.config_blocked:
+                c.config_blocked = False
+                c.next_start = now + self.t.container_start
         if c.started is None:
             start_at = pulled_at + self.t.container_start if c.next_start is None \
                 else c.next_start
@@ -248,6 +268,10 @@ class Kubelet:
         status["state"] = {"waiting": {"reason": "ImagePullBackOff",
                                        "message": f'Back-off pulling image "{image}"'}}
         return status, None
+
+    def _lookup(self, pod: dict[str, Any]) -> Lookup:
+        namespace = meta(pod)["namespace"]
+        return lambda kind, name: self.store.get(("v1", kind), namespace, name, copy=False)
 
     def _once(self, pod: dict[str, Any], c: ContainerSim, tag: str, etype: str, reason: str,
               message: str, host: str | None = None) -> None:

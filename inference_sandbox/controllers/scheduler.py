@@ -9,7 +9,15 @@ from inference_sandbox import capacity
 from inference_sandbox.clock import SimClock, rfc3339
 from inference_sandbox.config import Timings
 from inference_sandbox.controllers.base import EventRecorder
-from inference_sandbox.objects import annotations_of, clone, dig, labels_of, meta, set_condition
+from inference_sandbox.objects import (
+    annotations_of,
+    clone,
+    dig,
+    labels_of,
+    meta,
+    owner_ref,
+    set_condition,
+)
 from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
 
@@ -133,16 +141,19 @@ class Scheduler:
         owner = (meta(pod).get("ownerReferences") or [{}])[0]
         priority = labels.get("priorityClassName") or dig(pod, "spec", "priorityClassName")
         min_member = 1
+        workload: dict[str, Any] | None = None
         if owner.get("kind") == "Revision":
             name = f"pg-{owner['name']}-{owner['uid']}"
             rev = self.store.get(("serving.knative.dev/v1", "Revision"), ns, owner["name"],
                                  copy=False)
+            workload = rev
             raw = annotations_of(rev or {}).get("autoscaling.knative.dev/min-scale", "1")
             min_member = int(raw) if raw.isdigit() and int(raw) > 0 else 1
             priority = priority or "inference"
         elif labels.get(LWS_NAME):
             lws = self.store.get(("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"), ns,
                                  labels[LWS_NAME], copy=False) or {}
+            workload = lws or None
             name = f"pg-{labels[LWS_NAME]}-{meta(lws).get('uid', '')}-group-" \
                    f"{labels.get(LWS_GROUP, '0')}"
             if dig(lws, "spec", "startupPolicy", default="LeaderCreated") == "LeaderCreated":
@@ -151,10 +162,16 @@ class Scheduler:
         else:
             name = f"pg-{meta(pod)['name']}-{meta(pod)['uid']}"
             priority = priority or "train"
+            workload = pod
         if self.store.get(PODGROUP, ns, name, copy=False) is None:
+            # Owned by the workload (as KAI's pod grouper does), so garbage collection removes
+            # the PodGroup with its Revision, LeaderWorkerSet or bare pod.
+            owners = [owner_ref(workload, controller=False)] if workload and \
+                meta(workload).get("uid") else []
             self.store.create(PODGROUP, {
                 "metadata": {"name": name, "namespace": ns, "labels": {
-                    k: v for k, v in labels.items() if k in capacity.QUEUE_LABELS}},
+                    k: v for k, v in labels.items() if k in capacity.QUEUE_LABELS},
+                    **({"ownerReferences": owners} if owners else {})},
                 "spec": {"minMember": min_member, "queue": capacity.pod_queue(pod) or
                          "default-queue", "priorityClassName": priority},
                 "status": {"phase": "Pending"}})
