@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
+import ssl
 import statistics
 import subprocess
 import sys
@@ -27,7 +29,8 @@ CM_PATH = "/api/v1/namespaces/default/configmaps"
 
 
 def start_server(kubeconfig: Path) -> tuple[subprocess.Popen[str], str, str]:
-    """Run ``python -m inference_sandbox up``; return (process, url, token)."""
+    """Run ``python -m inference_sandbox up``; return (process, url, token).
+    The CA the server's certificate chains to is in the kubeconfig (:func:`ssl_context`)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "inference_sandbox", "up", "--kubeconfig", str(kubeconfig),
          "--speed", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
@@ -41,6 +44,13 @@ def start_server(kubeconfig: Path) -> tuple[subprocess.Popen[str], str, str]:
         raise RuntimeError("the sandbox did not start")
     config = yaml.safe_load(kubeconfig.read_text())
     return proc, config["clusters"][0]["cluster"]["server"], config["users"][0]["user"]["token"]
+
+
+def ssl_context(kubeconfig: Path) -> ssl.SSLContext:
+    """Trust the CA written into the kubeconfig (``certificate-authority-data``)."""
+    cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
+    return ssl.create_default_context(cadata=ca)
 
 
 async def timed_loop(session: aiohttp.ClientSession, seconds: float, concurrency: int,
@@ -74,10 +84,11 @@ def report(name: str, count: int, seconds: float, latencies: list[float], errors
           f"   errors {errors}")
 
 
-async def bench_requests(url: str, token: str, seconds: float, concurrency: int) -> None:
+async def bench_requests(url: str, token: str, seconds: float, concurrency: int,
+                         tls: ssl.SSLContext) -> None:
     """GET one object, then server-side apply, at fixed concurrency."""
     headers = {"Authorization": f"Bearer {token}"}
-    connector = aiohttp.TCPConnector(limit=concurrency)
+    connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
     async with aiohttp.ClientSession(url, headers=headers, connector=connector) as session:
         await session.post(CM_PATH, json={"metadata": {"name": "bench"}, "data": {"k": "v"}})
 
@@ -117,10 +128,11 @@ def bench_official_client(kubeconfig: Path, seconds: float) -> None:
     report("GET, official client (1 thread)", len(latencies), seconds, latencies, 0)
 
 
-async def bench_fanout(url: str, token: str, watchers: int, updates: int) -> None:
+async def bench_fanout(url: str, token: str, watchers: int, updates: int,
+                       tls: ssl.SSLContext) -> None:
     """``watchers`` concurrent watch streams; ``updates`` writes; all events delivered."""
     headers = {"Authorization": f"Bearer {token}"}
-    connector = aiohttp.TCPConnector(limit=0)
+    connector = aiohttp.TCPConnector(limit=0, ssl=tls)
     timeout = aiohttp.ClientTimeout(total=None, sock_read=120)
     async with aiohttp.ClientSession(url, headers=headers, connector=connector,
                                      timeout=timeout) as session:
@@ -181,9 +193,10 @@ def main() -> int:
         proc, url, token = start_server(kubeconfig)
         try:
             print(f"sandbox at {url} (separate process); Python {sys.version.split()[0]}")
-            asyncio.run(bench_requests(url, token, args.seconds, args.concurrency))
+            tls = ssl_context(kubeconfig)
+            asyncio.run(bench_requests(url, token, args.seconds, args.concurrency, tls))
             bench_official_client(kubeconfig, args.seconds)
-            asyncio.run(bench_fanout(url, token, args.watchers, args.updates))
+            asyncio.run(bench_fanout(url, token, args.watchers, args.updates, tls))
         finally:
             proc.terminate()
             proc.wait(timeout=15)

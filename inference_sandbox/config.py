@@ -101,6 +101,8 @@ class SandboxConfig:
       create them instead of failing with 404 like a real cluster.
     - ``port``: 0 picks a free port; ``host`` must be loopback. ``kubeconfig_path``: where to
       write the kubeconfig (a temporary file when None); ``token``: the bearer token.
+    - ``tls``: serve HTTPS with a CA generated at start (its certificate goes into the
+      kubeconfig); client-go/kubectl send the token only over TLS. Off = plain HTTP.
     - ``schema_admission``: validate against the shared CRD schemas (off = webhook rules
       only); ``controllers``: run the simulated controllers (off = a plain API server).
     - Limits: ``max_watches`` open watch streams (more get 429), ``watch_history`` events
@@ -124,6 +126,7 @@ class SandboxConfig:
     kubeconfig_path: str | None = None
     context_name: str = "sandbox"
     token: str = "sandbox-token"
+    tls: bool = True
     schema_admission: bool = True
     controllers: bool = True
     max_watches: int = 2000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,18 @@ import yaml
 
 
 def kubeconfig_dict(server: str, *, context: str = "sandbox", token: str = "sandbox-token",
-                    namespace: str = "default", user: str = "sandbox-user") -> dict[str, Any]:
-    """A one-cluster, one-user, one-context kubeconfig."""
+                    namespace: str = "default", user: str = "sandbox-user",
+                    ca_pem: bytes | None = None) -> dict[str, Any]:
+    """A one-cluster, one-user, one-context kubeconfig (``ca_pem``: the CA for an https
+    server, written as ``certificate-authority-data``)."""
+    cluster: dict[str, Any] = {"server": server}
+    if ca_pem is not None:
+        cluster["certificate-authority-data"] = base64.b64encode(ca_pem).decode("ascii")
     return {
         "apiVersion": "v1",
         "kind": "Config",
         "preferences": {},
-        "clusters": [{"name": context, "cluster": {"server": server}}],
+        "clusters": [{"name": context, "cluster": cluster}],
         "users": [{"name": user, "user": {"token": token}}],
         "contexts": [{"name": context,
                       "context": {"cluster": context, "user": user, "namespace": namespace}}],

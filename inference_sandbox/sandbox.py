@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import shutil
+import ssl
 import tempfile
 import threading
 from collections.abc import Callable, Iterator
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from inference_sandbox import controllers, seed
+from inference_sandbox import controllers, seed, tls
 from inference_sandbox.admission import Admission
 from inference_sandbox.clock import SimClock
 from inference_sandbox.config import SandboxConfig
@@ -38,7 +39,9 @@ class Sandbox:
     """A small simulated Kubernetes cluster behind a real HTTP API on loopback.
 
     ``Sandbox(config).running()`` starts it in a background thread and stops it on exit.
-    Attributes: ``url``, ``kubeconfig_path``, ``faults``, ``requests``, ``store``, ``clock``.
+    Attributes: ``url``, ``kubeconfig_path``, ``faults``, ``requests``, ``store``, ``clock``;
+    ``certificates`` (CA and serving certificate) when ``config.tls`` is on — raw HTTP
+    clients in tests use :meth:`ssl_context`.
     """
 
     def __init__(self, config: SandboxConfig | None = None, **overrides: Any) -> None:
@@ -54,6 +57,8 @@ class Sandbox:
             self.store, self.clock, self.config, self.admission.knative_defaults)
         self.url = ""
         self.kubeconfig_path = ""
+        self.certificates: tls.ServingCertificates | None = \
+            tls.generate((self.config.host, "localhost")) if self.config.tls else None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._runner: web.AppRunner | None = None
@@ -97,7 +102,8 @@ class Sandbox:
             path = str(Path(self._tmpdir) / "kubeconfig")
         self.kubeconfig_path = str(write_kubeconfig(path, self.url,
                                                     context=self.config.context_name,
-                                                    token=self.config.token))
+                                                    token=self.config.token,
+                                                    ca_pem=self.ca_pem))
         log.info("sandbox API server listening on %s (kubeconfig %s)", self.url,
                  self.kubeconfig_path)
         return self
@@ -149,12 +155,16 @@ class Sandbox:
         self._runner = web.AppRunner(self.api.app(), access_log=None, handle_signals=False,
                                      shutdown_timeout=0.2)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, self.config.host, self.config.port)
+        site = web.TCPSite(self._runner, self.config.host, self.config.port,
+                           ssl_context=self.certificates.server_context()
+                           if self.certificates else None)
         await site.start()
         server = site._server  # aiohttp keeps the bound socket here
         port = server.sockets[0].getsockname()[1] if server and server.sockets else \
             self.config.port
-        self.url = f"http://{self.config.host}:{port}"
+        scheme = "https" if self.certificates else "http"
+        host = f"[{self.config.host}]" if ":" in self.config.host else self.config.host
+        self.url = f"{scheme}://{host}:{port}"
         self.api.address = f"{self.config.host}:{port}"
         if self.config.controllers:
             self.controllers.start(loop)
@@ -166,6 +176,16 @@ class Sandbox:
             await self._runner.cleanup()
 
     # ------------------------------------------------------------------ helpers
+    @property
+    def ca_pem(self) -> bytes | None:
+        """PEM of the CA that signed the serving certificate (None over plain HTTP)."""
+        return self.certificates.ca_pem if self.certificates else None
+
+    def ssl_context(self) -> ssl.SSLContext | None:
+        """A client SSL context trusting this sandbox's CA (None over plain HTTP), for raw
+        ``http.client``/``urllib``/``aiohttp`` requests in tests and benchmarks."""
+        return self.certificates.client_context() if self.certificates else None
+
     def call(self, fn: Callable[..., T], *args: Any, timeout: float = 10.0) -> T:
         """Run ``fn(*args)`` on the server loop (for direct store writes from tests)."""
         if self._loop is None:

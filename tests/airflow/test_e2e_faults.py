@@ -110,7 +110,7 @@ def foreign_apply(sb: Any, manifest: dict[str, Any], manager: str) -> dict[str, 
         data=json.dumps(manifest).encode(),
         headers={"Content-Type": "application/apply-patch+yaml",
                  "Authorization": f"Bearer {sb.config.token}"})
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with urllib.request.urlopen(req, timeout=10, context=sb.ssl_context()) as resp:
         return dict(json.loads(resp.read()))
 
 

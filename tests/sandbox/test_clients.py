@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from kubernetes_asyncio import client as aclient
 from kubernetes_asyncio import config as aconfig
 from kubernetes_asyncio import watch as awatch
@@ -29,16 +30,22 @@ async def test_kubernetes_asyncio_crud_apply_and_watch(sandbox):
         await custom.patch_namespaced_custom_object(
             "serving.knative.dev", "v1", "default", "services", "llm", ksvc("llm"),
             field_manager="airflow", _content_type="application/apply-patch+yaml")
-        seen = []
+        # Resume from the list's version (before the apply): the creation arrives as ADDED and
+        # every controller status write as MODIFIED, however far the controller got before
+        # the watch opened.
+        seen, ready = [], False
         w = awatch.Watch()
         async for event in w.stream(custom.list_namespaced_custom_object, "serving.knative.dev",
-                                    "v1", "default", "services", timeout_seconds=10):
+                                    "v1", "default", "services", timeout_seconds=30,
+                                    resource_version=listed.metadata.resource_version):
             conditions = {c["type"]: c["status"]
                           for c in event["object"].get("status", {}).get("conditions", [])}
             seen.append(event["type"])
             if conditions.get("Ready") == "True":
+                ready = True
                 w.stop()
-        assert seen[0] == "ADDED" and "MODIFIED" in seen
+        assert ready, seen
+        assert seen[0] == "ADDED" and set(seen[1:]) == {"MODIFIED"}, seen
     record = sandbox.requests.find("patch", resource="services")[0]
     assert record.is_apply and record.query["fieldManager"] == "airflow"
 
@@ -76,17 +83,32 @@ def test_cli_up_writes_a_working_kubeconfig(tmp_path):
     kubeconfig = tmp_path / "kubeconfig"
     proc = subprocess.Popen(
         [sys.executable, "-m", "inference_sandbox", "up", "--kubeconfig", str(kubeconfig),
-         "--speed", "50"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        cwd=REPO)
+         "--speed", "50", "--gpu-nodes", "3", "--gpus-per-node", "4", "--queue", "team-a:8:16",
+         "--namespace", "team-a", "--feature", "kubernetes.podspec-schedulername=enabled"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     try:
-        lines = [proc.stdout.readline() for _ in range(3)]
-        assert any(line.startswith("sandbox API server: http://127.0.0.1:") for line in lines), \
-            lines
+        lines = [proc.stdout.readline() for _ in range(4)]
+        assert lines[0].startswith("sandbox API server: https://127.0.0.1:"), lines
+        assert lines[1].startswith(f"kubeconfig: {kubeconfig} (context sandbox)"), lines
+        assert lines[2] == f"export KUBECONFIG={kubeconfig}\n", lines
+        assert lines[3].startswith("ready"), lines
         from kubernetes import client, config
 
         api = config.new_client_from_config(config_file=str(kubeconfig))
-        names = [n.metadata.name for n in client.CoreV1Api(api).list_namespace().items]
-        assert "default" in names and "knative-serving" in names
+        core = client.CoreV1Api(api)
+        names = [n.metadata.name for n in core.list_namespace().items]
+        assert "default" in names and "knative-serving" in names and "team-a" in names
+        nodes = core.list_node().items
+        assert [n.status.capacity["nvidia.com/gpu"] for n in nodes] == ["4", "4", "4"]
+        custom = client.CustomObjectsApi(api)
+        queue = custom.get_cluster_custom_object("scheduling.run.ai", "v2", "queues", "team-a")
+        assert queue["spec"]["resources"]["gpu"]["quota"] == 8
+        assert queue["spec"]["resources"]["gpu"]["limit"] == 16
+        features = core.read_namespaced_config_map("config-features", "knative-serving").data
+        assert features["kubernetes.podspec-schedulername"] == "enabled"
+        with pytest.raises(client.ApiException) as missing:
+            core.create_namespaced_config_map("nowhere", {"metadata": {"name": "x"}})
+        assert missing.value.status == 404
         assert config.list_kube_config_contexts(str(kubeconfig))[1]["name"] == "sandbox"
     finally:
         proc.terminate()

@@ -11,7 +11,8 @@ from inference_sandbox.testing import wait_for
 def _get(sb, path):
     """GET ``path``; returns (connection, response) with the headers read."""
     url = urlparse(sb.url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=5,
+                                       context=sb.ssl_context())
     conn.request("GET", path, headers={"Authorization": f"Bearer {sb.config.token}"})
     return conn, conn.getresponse()
 

@@ -185,9 +185,11 @@ def test_unauthenticated_requests_are_rejected(sandbox):
     import urllib.request
 
     with pytest.raises(urllib.error.HTTPError) as err:
-        urllib.request.urlopen(f"{sandbox.url}/api/v1/namespaces", timeout=5)
+        urllib.request.urlopen(f"{sandbox.url}/api/v1/namespaces", timeout=5,
+                               context=sandbox.ssl_context())
     assert err.value.code == 401
-    with urllib.request.urlopen(f"{sandbox.url}/healthz", timeout=5) as ok:
+    with urllib.request.urlopen(f"{sandbox.url}/healthz", timeout=5,
+                                context=sandbox.ssl_context()) as ok:
         assert ok.read() == b"ok"
 
 

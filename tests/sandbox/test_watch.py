@@ -147,7 +147,8 @@ def _raw_get(sb, path):
     from urllib.parse import urlparse
 
     url = urlparse(sb.url)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=5)
+    conn = http.client.HTTPSConnection(url.hostname, url.port, timeout=5,
+                                       context=sb.ssl_context())
     conn.request("GET", path, headers={"Authorization": f"Bearer {sb.config.token}"})
     return conn, conn.getresponse()
 
