@@ -132,24 +132,6 @@ def preflight(files: Files, profile: ProfileOpt = None) -> None:
         raise typer.Exit(1)
 
 
-sandbox_app = typer.Typer(help="The local Kubernetes API server (test and demo only).",
-                          no_args_is_help=True)
-app.add_typer(sandbox_app, name="sandbox")
-
-
-@sandbox_app.command("up")
-def sandbox_up(
-    kubeconfig: Annotated[Path, typer.Option(help="Where to write the kubeconfig.")] = Path(
-        ".sandbox/kubeconfig"),
-    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 = any free port).")] = 0,
-    speed: Annotated[float, typer.Option(help="Simulated seconds per real second.")] = 10.0,
-) -> None:
-    """Run the local API server with simulated Knative/LWS controllers until Ctrl-C."""
-    from inference_sandbox.cli import serve
-
-    serve(kubeconfig=kubeconfig, port=port, speed=speed)
-
-
 def main() -> None:
     """Entry point for ``python -m inference_core.cli``."""
     app()
