@@ -153,6 +153,12 @@ class ClusterProfile(SpecModel):
     """Pinned default vLLM image."""
     vllm_default_gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)
     """vLLM memory share used when the spec leaves it empty."""
+    policies: list[str] = Field(default_factory=list)
+    """InferencePolicy files or directories applied to every spec (relative to this file)."""
+    assets: list[str] = Field(default_factory=list)
+    """Asset files or directories (Environment, ComputeResource, DataSource, Credential)."""
+    departments: dict[str, list[str]] = Field(default_factory=dict)
+    """Projects of each department, for policies and assets scoped to departments."""
 
     def namespace_for(self, project: str) -> str:
         """Namespace of a project."""

@@ -1,0 +1,129 @@
+"""Provenance reports: the effective spec with where each value came from.
+
+Three forms of the same rows (field path, value, source): YAML with a comment per value,
+a plain table, and a JSON object. Secret values never appear (tokens are shown masked).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from inference_core.policy.effective import Effective
+from inference_core.policy.paths import child
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+
+
+def effective_document(result: Effective) -> dict[str, Any]:
+    """The full effective document (defaults included, empty values left out)."""
+    if result.spec is None:
+        return {}
+    data: dict[str, Any] = result.spec.model_dump(by_alias=True, mode="json", exclude_none=True)
+    return data
+
+
+def rows(result: Effective) -> list[tuple[str, Any, str]]:
+    """(path, value, source) of every value of the effective document."""
+    out: list[tuple[str, Any, str]] = []
+    _walk(effective_document(result), "", result, out)
+    return out
+
+
+def header(result: Effective) -> str:
+    """``file#index: Kind project/name; policies: ...`` for one document."""
+    where = f"{result.source}#{result.document}" if result.document is not None else (
+        result.source or "(spec)")
+    spec = result.spec
+    who = f"{spec.kind} {spec.metadata.project}/{spec.metadata.name}" if spec else "(invalid)"
+    applied = ", ".join(f"{a.name} ({a.policy.scope.level_name()}, {a.where})"
+                        for a in result.policies) or "none"
+    return f"{where}: {who}; policies: {applied}"
+
+
+def to_yaml(results: list[Effective]) -> str:
+    """Multi-document YAML; each value carries a ``# source`` comment."""
+    chunks = []
+    for result in results:
+        lines = [f"# {header(result)}"]
+        _emit(effective_document(result), "", 0, lines, result)
+        chunks.append("\n".join(lines) + "\n")
+    return "---\n".join(chunks)
+
+
+def to_table(results: list[Effective]) -> str:
+    """A table per document: FIELD, VALUE, SOURCE."""
+    out = []
+    for result in results:
+        body = [(path, _scalar(value), source) for path, value, source in rows(result)]
+        width = [max([len(h)] + [len(r[i]) for r in body]) for i, h in
+                 enumerate(("FIELD", "VALUE", "SOURCE"))]
+        width[1] = min(width[1], 60)
+        lines = [header(result), _row(("FIELD", "VALUE", "SOURCE"), width)]
+        lines.extend(_row(r, width) for r in body)
+        out.append("\n".join(lines))
+    return "\n\n".join(out) + "\n"
+
+
+def to_json(results: list[Effective]) -> dict[str, Any]:
+    """``{"documents": [{source, document, kind, name, project, policies, spec, sources}]}``."""
+    docs = []
+    for result in results:
+        spec = result.spec
+        docs.append({
+            "source": result.source,
+            "document": result.document,
+            "kind": spec.kind if spec else None,
+            "name": spec.metadata.name if spec else None,
+            "project": spec.metadata.project if spec else None,
+            "policies": [{"name": a.name, "level": a.policy.scope.level_name(),
+                          "file": a.where.source, "document": a.where.document}
+                         for a in result.policies],
+            "spec": effective_document(result),
+            "sources": {path: source for path, _, source in rows(result)},
+        })
+    return {"documents": docs}
+
+
+def _walk(value: Any, path: str, result: Effective, out: list[tuple[str, Any, str]]) -> None:
+    if isinstance(value, dict) and value and not path.endswith(("labels", "annotations")):
+        for key, item in value.items():
+            _walk(item, child(path, str(key)), result, out)
+    elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        for i, item in enumerate(value):
+            _walk(item, child(path, i), result, out)
+    elif isinstance(value, dict) and value:
+        for key, item in value.items():
+            out.append((f"{path}.{key}", item, result.source_of(f"{path}.{key}")))
+    else:
+        out.append((path, value, result.source_of(path)))
+
+
+def _emit(value: dict[str, Any], path: str, indent: int, lines: list[str],
+          result: Effective) -> None:
+    pad = " " * indent
+    for key, item in value.items():
+        here = child(path, str(key))
+        name = key if _PLAIN_KEY.match(str(key)) else json.dumps(str(key))
+        if isinstance(item, dict) and item:
+            lines.append(f"{pad}{name}:")
+            _emit(item, here, indent + 2, lines, result)
+        elif isinstance(item, list) and item and all(isinstance(v, dict) and v for v in item):
+            lines.append(f"{pad}{name}:")
+            for i, element in enumerate(item):
+                sub: list[str] = []
+                _emit(element, child(here, i), indent + 2, sub, result)
+                sub[0] = f"{pad}- {sub[0][indent + 2:]}"
+                lines.extend(sub)
+        else:
+            lines.append(f"{pad}{name}: {json.dumps(item)}  # {result.source_of(here)}")
+
+
+def _scalar(value: Any) -> str:
+    return json.dumps(value) if not isinstance(value, str) else value
+
+
+def _row(cells: tuple[str, str, str], width: list[int]) -> str:
+    value = cells[1] if len(cells[1]) <= width[1] else cells[1][: width[1] - 3] + "..."
+    return f"{cells[0]:<{width[0]}}  {value:<{width[1]}}  {cells[2]}"
