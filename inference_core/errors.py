@@ -9,6 +9,7 @@ CLI exit code); client-library exceptions never leak past the hook.
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,12 +36,20 @@ class FieldIssue:
     hint: str | None = None
     document: int | None = None
     source: str | None = None
+    line: int | None = None
+    """1-based line of the field in the YAML text, when read from YAML."""
+    column: int | None = None
+    """1-based column of the field in the YAML text, when read from YAML."""
 
     def render(self) -> str:
-        """One human line: ``file#doc spec.x.y: message (got 3; allowed 1..2). hint``."""
+        """One human line: ``file#doc (line 4, column 3): spec.x.y: message (got 3; allowed
+        1..2). Hint: ...``."""
         where = self.source or ""
         if self.document is not None:
             where = f"{where}#{self.document}" if where else f"document {self.document}"
+        if self.line is not None:
+            at = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+            where = f"{where} ({at})" if where else at
         head = f"{where}: " if where else ""
         text = f"{head}{self.path}: {self.message}"
         details = []
@@ -55,8 +64,19 @@ class FieldIssue:
         return text
 
 
+_REPR = reprlib.Repr()
+_REPR.maxstring = 80
+_REPR.maxother = 80
+_REPR.maxlevel = 3
+_REPR.maxdict = _REPR.maxlist = _REPR.maxtuple = _REPR.maxset = 6
+
+
 def _short(value: Any) -> str:
-    text = repr(value)
+    """A bounded repr: never builds the full text of a huge or deeply nested value."""
+    try:
+        text = _REPR.repr(value)
+    except ValueError:  # an int too long to print (sys.get_int_max_str_digits)
+        text = f"<{type(value).__name__} too long to show>"
     return text if len(text) <= 80 else text[:77] + "..."
 
 
@@ -71,20 +91,49 @@ class SpecError(InferenceStacksError, ValueError):
 
 
 class ProfileError(InferenceStacksError):
-    """The spec needs a capability the cluster profile says is off.
+    """The spec needs a capability the cluster profile says is off, or does not fit the
+    cluster the profile describes (device memory, name lengths).
 
     ``flag`` names what to turn on (a Knative ``config-features`` key, ``kaiScheduler``,
-    ``istio`` ...) and ``field`` the spec field that needs it.
+    ``istio`` ...) and ``field`` the spec field that needs it. ``message`` replaces the
+    "needs X, turn on Y" wording for refusals that no flag can lift.
     """
 
-    def __init__(self, field: str, capability: str, flag: str, how: str) -> None:
+    def __init__(self, field: str, capability: str, flag: str, how: str, *,
+                 message: str | None = None) -> None:
         self.field = field
         self.capability = capability
         self.flag = flag
-        super().__init__(
-            f"{field}: needs {capability}, which the cluster profile has off; "
-            f"turn on {flag!r} ({how})"
-        )
+        self.how = how
+        self.detail = message or (f"needs {capability}, which the cluster profile has off; "
+                                  f"turn on {flag!r} ({how})")
+        super().__init__(f"{field}: {self.detail}")
+
+    def issue(self, *, document: int | None = None, source: str | None = None) -> FieldIssue:
+        """This refusal as a located ``FieldIssue`` (for reports over many documents)."""
+        return FieldIssue(self.field, self.detail, document=document, source=source)
+
+
+class ProfileRefusals(ProfileError):
+    """Every profile refusal of one or more documents, reported together.
+
+    ``issues`` are located (file, document index); ``field``/``flag`` are the first's.
+    """
+
+    def __init__(self, issues: Sequence[FieldIssue], errors: Sequence[ProfileError],
+                 profile: str | None = None) -> None:
+        first = errors[0]
+        self.issues: tuple[FieldIssue, ...] = tuple(issues)
+        self.errors: tuple[ProfileError, ...] = tuple(errors)
+        self.field = first.field
+        self.capability = first.capability
+        self.flag = first.flag
+        self.how = first.how
+        self.detail = first.detail
+        named = f" '{profile}'" if profile else ""
+        lines = "\n  ".join(issue.render() for issue in self.issues)
+        InferenceStacksError.__init__(
+            self, f"{len(self.issues)} problem(s) with the cluster profile{named}:\n  {lines}")
 
 
 class PreflightError(InferenceStacksError):

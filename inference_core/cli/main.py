@@ -26,8 +26,26 @@ app = typer.Typer(
 
 Files = Annotated[list[Path], typer.Argument(help="Spec files (YAML, several documents allowed).",
                                              exists=True, dir_okay=False, readable=True)]
+
+
+def _profile_ref(value: str | None) -> str | None:
+    """Refuse an unknown built-in profile name as a usage error, with the closest name."""
+    if value is None or value.endswith((".yaml", ".yml")) or Path(value).exists():
+        return value
+    import difflib
+
+    from inference_core.profile import builtin_profiles
+
+    names = builtin_profiles()
+    if value in names:
+        return value
+    close = difflib.get_close_matches(value, names, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f" (built-in: {', '.join(names)})"
+    raise typer.BadParameter(f"unknown profile {value!r}{hint}")
+
+
 ProfileOpt = Annotated[str | None, typer.Option(
-    "--profile", "-p", envvar="INFSTACK_PROFILE",
+    "--profile", "-p", envvar="INFSTACK_PROFILE", callback=_profile_ref,
     help="Cluster profile: a built-in name (default, kai, runai) or a YAML file.")]
 
 
@@ -37,14 +55,20 @@ def _fail(err: Exception) -> None:
 
 
 def _load_all(files: list[Path]) -> list[Any]:
-    from inference_core.errors import SpecError
-    from inference_core.spec import load_specs
+    return [spec for _, _, spec in _load_located(files)]
 
-    specs: list[Any] = []
+
+def _load_located(files: list[Path]) -> list[tuple[str, int, Any]]:
+    """(file, document index, spec) of every document; every spec problem of every file at
+    once (``SpecError``)."""
+    from inference_core.errors import SpecError
+    from inference_core.spec.loader import load_located
+
+    specs: list[tuple[str, int, Any]] = []
     issues: list[Any] = []
     for file in files:
         try:
-            specs.extend(load_specs(file))
+            specs.extend((str(file), index, spec) for index, spec in load_located(file))
         except SpecError as err:
             issues.extend(err.issues)
     if issues:
@@ -52,17 +76,32 @@ def _load_all(files: list[Path]) -> list[Any]:
     return specs
 
 
+def _render_all(files: list[Path], prof: Any) -> list[tuple[Any, list[dict[str, Any]]]]:
+    """(spec, manifests) of every document; every profile refusal of every document at once
+    (``ProfileRefusals``, each naming its file and document)."""
+    from inference_core.errors import ProfileRefusals
+    from inference_core.render import profile_refusals, render
+
+    located = _load_located(files)
+    issues: list[Any] = []
+    errors: list[Any] = []
+    for source, index, spec in located:
+        found = profile_refusals(spec, prof)
+        errors.extend(found)
+        issues.extend(e.issue(document=index, source=source) for e in found)
+    if errors:
+        raise ProfileRefusals(issues, errors, prof.name)
+    return [(spec, render(spec, prof)) for _, _, spec in located]
+
+
 @app.command()
 def validate(files: Files, profile: ProfileOpt = None) -> None:
     """Check specs (types, ranges, cross-field rules) and that the profile can run them."""
     from inference_core.profile import load_profile
-    from inference_core.render import render
 
     try:
         prof = load_profile(profile)
-        specs = _load_all(files)
-        for spec in specs:
-            render(spec, prof)
+        specs = [spec for spec, _ in _render_all(files, prof)]
     except InferenceStacksError as err:
         _fail(err)
     for spec in specs:
@@ -82,21 +121,22 @@ def render_cmd(
     import yaml
 
     from inference_core.profile import load_profile
-    from inference_core.render import render
+    from inference_core.spec.yamlio import SafeDumper
 
     try:
         prof = load_profile(profile)
-        objects = [obj for spec in _load_all(files) for obj in render(spec, prof)]
+        objects = [obj for _, manifests in _render_all(files, prof) for obj in manifests]
     except InferenceStacksError as err:
         _fail(err)
     if output is None:
-        sys.stdout.write(yaml.safe_dump_all(objects, sort_keys=False))
+        sys.stdout.write(yaml.dump_all(objects, Dumper=SafeDumper, sort_keys=False))
         return
     output.mkdir(parents=True, exist_ok=True)
     for obj in objects:
         meta = obj["metadata"]
         name = f"{meta.get('namespace', '_')}_{obj['kind'].lower()}_{meta['name']}.yaml"
-        (output / name).write_text(yaml.safe_dump(obj, sort_keys=False), encoding="utf-8")
+        (output / name).write_text(yaml.dump(obj, Dumper=SafeDumper, sort_keys=False),
+                                   encoding="utf-8")
         typer.echo(str(output / name))
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from inference_core.errors import ProfileError, ProfileRefusals
 from inference_core.profile import ClusterProfile
 from inference_core.render.endpoints import Endpoints, endpoints
 from inference_core.render.extras import (
@@ -31,6 +32,7 @@ from inference_core.render.meta import (
     WORKLOAD_LABEL,
     workload_selector,
 )
+from inference_core.render.refusals import collecting
 from inference_core.spec.kinds import CustomInference, DistributedInference, HuggingFaceInference
 from inference_core.spec.loader import AnySpec
 
@@ -46,6 +48,7 @@ __all__ = [
     "endpoints",
     "hf_token_secret_name",
     "is_redacted",
+    "profile_refusals",
     "render",
     "serving_object",
     "workload_selector",
@@ -56,9 +59,29 @@ def render(spec: AnySpec, profile: ClusterProfile | None = None, *,
            include_secret_values: bool = False) -> list[dict[str, Any]]:
     """Every Kubernetes object of the workload, in apply order.
 
-    Raises ``ProfileError`` when the spec needs something the profile has off.
+    Raises ``ProfileError`` when the spec needs something the profile has off (or does not
+    fit the cluster); ``ProfileRefusals`` when there are several such fields, all listed.
     """
     profile = profile or ClusterProfile()
+    with collecting() as refused:
+        out = _render(spec, profile, include_secret_values)
+    if len(refused) == 1:
+        raise refused[0]
+    if refused:
+        raise ProfileRefusals([e.issue() for e in refused], refused, profile.name)
+    return out
+
+
+def profile_refusals(spec: AnySpec, profile: ClusterProfile | None = None
+                     ) -> list[ProfileError]:
+    """Every reason ``profile`` cannot run ``spec`` (empty when it renders)."""
+    with collecting() as refused:
+        _render(spec, profile or ClusterProfile(), False)
+    return list(refused)
+
+
+def _render(spec: AnySpec, profile: ClusterProfile,
+            include_secret_values: bool) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if isinstance(spec, CustomInference):
         secret = None

@@ -8,6 +8,7 @@ from typing import Any
 from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
 from inference_core.render.meta import REDACTED_ANNOTATION, base_metadata
+from inference_core.render.refusals import refuse
 from inference_core.spec.common import Access, AccessMode, DataSource, ModelSource, ToolType
 from inference_core.spec.loader import AnySpec
 from inference_core.spec.quantities import format_memory
@@ -106,12 +107,12 @@ def access_policies(
     istio = profile.istio
     first_field = restricted[0][2]
     if not istio.enabled:
-        raise ProfileError(first_field, "restricted endpoint access", "istio.enabled",
+        refuse(ProfileError(first_field, "restricted endpoint access", "istio.enabled",
                            "install Istio and use a profile with istio.enabled, or set "
-                           "access.mode: public")
-    if not istio.issuer or not istio.jwks_uri:
-        raise ProfileError(first_field, "restricted endpoint access", "istio.issuer/jwksUri",
-                           "name the identity provider's JWT issuer and JWKS URL in the profile")
+                           "access.mode: public"))
+    elif not istio.issuer or not istio.jwks_uri:
+        refuse(ProfileError(first_field, "restricted endpoint access", "istio.issuer/jwksUri",
+                           "name the identity provider's JWT issuer and JWKS URL in the profile"))
     name = spec.metadata.name
     request_auth = {
         "apiVersion": "security.istio.io/v1", "kind": "RequestAuthentication",

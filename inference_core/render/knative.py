@@ -15,6 +15,7 @@ from inference_core.render.meta import (
     scheduler_labels,
     serving_annotations,
 )
+from inference_core.render.refusals import refuse
 from inference_core.spec.common import AutoscaleMetric, Exposure, Protocol, Replicas
 from inference_core.spec.kinds import CustomInference, HuggingFaceInference
 from inference_core.spec.quantities import format_duration
@@ -38,13 +39,13 @@ def autoscaling_annotations(replicas: Replicas, profile: ClusterProfile) -> dict
         if scaling.metric is AutoscaleMetric.LATENCY:
             knative = profile.knative
             if not knative.hpa_available or not knative.latency_metric:
-                raise ProfileError("spec.replicas.autoscaling.metric",
+                refuse(ProfileError("spec.replicas.autoscaling.metric",
                                    "latency-based autoscaling (HPA class with a custom metric)",
                                    "knative.hpaAvailable and knative.latencyMetric",
                                    "install the Knative serving HPA extension and a metrics "
-                                   "adapter, then name the latency metric in the profile")
+                                   "adapter, then name the latency metric in the profile"))
             out[f"{AUTOSCALING}class"] = "hpa.autoscaling.knative.dev"
-            out[f"{AUTOSCALING}metric"] = knative.latency_metric
+            out[f"{AUTOSCALING}metric"] = knative.latency_metric or ""
         else:
             out[f"{AUTOSCALING}class"] = "kpa.autoscaling.knative.dev"
             out[f"{AUTOSCALING}metric"] = (
@@ -121,11 +122,11 @@ def knative_service(doc: CustomInference | HuggingFaceInference,
     if request_timeout is not None:
         limit = profile.knative.max_revision_timeout_seconds
         if request_timeout > limit:
-            raise ProfileError("spec.general.requestTimeout",
+            refuse(ProfileError("spec.general.requestTimeout",
                                f"a request timeout of {request_timeout}s (the cluster allows "
                                f"{limit}s)", "max-revision-timeout-seconds",
                                "raise it in knative-serving/config-defaults and in the profile "
-                               "(knative.maxRevisionTimeoutSeconds)")
+                               "(knative.maxRevisionTimeoutSeconds)"))
         pod_spec["timeoutSeconds"] = request_timeout
     pod_spec["containers"] = [container]
     if volumes.volumes:

@@ -11,6 +11,7 @@ from typing import Any
 
 from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
+from inference_core.render.refusals import refuse
 from inference_core.spec.common import Preemptibility, Priority
 from inference_core.spec.loader import AnySpec
 
@@ -63,9 +64,9 @@ def scheduler_labels(spec: AnySpec, profile: ClusterProfile) -> dict[str, str]:
             body.preemptibility is not Preemptibility.NON_PREEMPTIBLE
         if explicit and nondefault:
             field = "priority" if "priority" in explicit else "preemptibility"
-            raise ProfileError(f"spec.{field}", "scheduler priority and preemption",
+            refuse(ProfileError(f"spec.{field}", "scheduler priority and preemption",
                                "scheduler.type: kai",
-                               "install KAI-Scheduler and use the 'kai' profile")
+                               "install KAI-Scheduler and use the 'kai' profile"))
         return {}
     return {
         sched.queue_label: profile.queue_for(spec.metadata.project),

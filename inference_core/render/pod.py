@@ -12,6 +12,7 @@ from typing import Any
 
 from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
+from inference_core.render.refusals import refuse
 from inference_core.spec.common import (
     Compute,
     DataSource,
@@ -31,9 +32,9 @@ def require_flag(profile: ClusterProfile, flag: str, field: str, capability: str
                  *, knative: bool) -> None:
     """Refuse ``field`` when the Knative ``flag`` is off (only for Knative pods)."""
     if knative and not profile.knative.flag_on(flag):
-        raise ProfileError(field, capability, flag,
+        refuse(ProfileError(field, capability, flag,
                            f"set it to enabled in the knative-serving/config-features ConfigMap "
-                           f"and under knative.features in the '{profile.name}' profile")
+                           f"and under knative.features in the '{profile.name}' profile"))
 
 
 def env_vars(env: list[EnvVar]) -> list[dict[str, Any]]:
@@ -86,11 +87,11 @@ def gpu_annotations(compute: Compute, profile: ClusterProfile, base: str) -> dic
     sched = profile.scheduler
     field = f"{base}.gpuPortion" if compute.gpu_portion else f"{base}.gpuMemory"
     if sched.type != "kai":
-        raise ProfileError(field, "GPU fractions", "scheduler.type: kai",
-                           "install KAI-Scheduler with GPU sharing and use the 'kai' profile")
+        refuse(ProfileError(field, "GPU fractions", "scheduler.type: kai",
+                           "install KAI-Scheduler with GPU sharing and use the 'kai' profile"))
     if not sched.gpu_sharing:
-        raise ProfileError(field, "GPU fractions", "scheduler.gpuSharing",
-                           "install KAI-Scheduler with --set global.gpuSharing=true")
+        refuse(ProfileError(field, "GPU fractions", "scheduler.gpuSharing",
+                           "install KAI-Scheduler with --set global.gpuSharing=true"))
     out: dict[str, str] = {}
     if compute.gpu_portion:
         out["gpu-fraction"] = _fraction(compute.gpu_portion.request)
@@ -111,9 +112,9 @@ def _fraction(percent: float) -> str:
 
 def _require_dynamic(profile: ClusterProfile, field: str) -> None:
     if not profile.scheduler.dynamic_gpu_fractions:
-        raise ProfileError(field, "GPU fraction limits (dynamic GPU fractions)",
+        refuse(ProfileError(field, "GPU fraction limits (dynamic GPU fractions)",
                            "scheduler.dynamicGpuFractions",
-                           "enable GPU resource optimization on the cluster")
+                           "enable GPU resource optimization on the cluster"))
 
 
 def security(sec: Security, profile: ClusterProfile, base: str, *,
@@ -210,10 +211,10 @@ class Volumes:
                 claim = f"{self.workload}-{src.name}"
                 if src.volume.volume_mode.value == "Block":
                     if self.knative:
-                        raise ProfileError(f"{path}.volume.volumeMode",
+                        refuse(ProfileError(f"{path}.volume.volumeMode",
                                            "raw block devices (volumeDevices)",
                                            "(none: Knative never allows volumeDevices)",
-                                           "use volumeMode Filesystem for Knative workloads")
+                                           "use volumeMode Filesystem for Knative workloads"))
                     self.volumes.append({"name": src.name,
                                          "persistentVolumeClaim": {"claimName": claim}})
                     self.devices.append({"name": src.name, "devicePath": src.path})

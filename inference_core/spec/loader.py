@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
+from yaml.nodes import Node
 
 from inference_core.errors import FieldIssue, SpecError
 from inference_core.spec import rules
@@ -25,6 +26,7 @@ from inference_core.spec.kinds import (
     DistributedInference,
     HuggingFaceInference,
 )
+from inference_core.spec.yamlio import LIMITS, check_value, iter_documents, positions
 
 AnySpec = CustomInference | HuggingFaceInference | DistributedInference
 
@@ -33,8 +35,16 @@ def parse_spec(data: Mapping[str, Any] | AnySpec, *, document: int | None = None
                source: str | None = None) -> AnySpec:
     """Validate one document (a dict as in YAML, or an already-built spec object).
 
-    Raises ``SpecError`` listing every problem (types, ranges, cross-field rules).
+    Raises ``SpecError`` listing every problem (types, ranges, cross-field rules). A dict is
+    first held to the input limits (``yamlio.LIMITS``: value length, nesting, size).
     """
+    if not isinstance(data, CustomInference | HuggingFaceInference | DistributedInference):
+        check_value(data, document=document, source=source)
+    return _parse(data, document, source)
+
+
+def _parse(data: Mapping[str, Any] | AnySpec, document: int | None,
+           source: str | None) -> AnySpec:
     if isinstance(data, CustomInference | HuggingFaceInference | DistributedInference):
         doc: AnySpec = data
     else:
@@ -47,53 +57,94 @@ def parse_spec(data: Mapping[str, Any] | AnySpec, *, document: int | None = None
 
 def parse_documents(docs: list[Any], *, source: str | None = None) -> list[AnySpec]:
     """Validate several documents, reporting the issues of all of them at once."""
-    specs: list[AnySpec] = []
+    for index, data in enumerate(docs):
+        if data is not None:
+            check_value(data, document=index, source=source)
+    located = _parse_all(((i, d, None) for i, d in enumerate(docs)), source)
+    return [spec for _, spec in located]
+
+
+def _parse_all(docs: Iterable[tuple[int, Any, Node | None]],
+               source: str | None) -> list[tuple[int, AnySpec]]:
+    specs: list[tuple[int, AnySpec]] = []
     issues: list[FieldIssue] = []
     names: dict[tuple[str, str], int] = {}
-    for index, data in enumerate(docs):
+    for index, data, node in docs:
         if data is None:
             continue
         try:
-            spec = parse_spec(data, document=index, source=source)
+            spec = _parse(data, index, source)
         except SpecError as err:
-            issues.extend(err.issues)
+            issues.extend(_positioned(err.issues, node))
             continue
         key = (spec.metadata.project, spec.metadata.name)
         if key in names:
-            issues.append(FieldIssue("metadata.name", "is used by another document in the "
-                                     f"same project (document {names[key]})", spec.name,
-                                     "unique names per project", document=index, source=source))
+            issue = FieldIssue("metadata.name", "is used by another document in the "
+                               f"same project (document {names[key]})", spec.name,
+                               "unique names per project", document=index, source=source)
+            issues.extend(_positioned([issue], node))
         names[key] = index
-        specs.append(spec)
+        specs.append((index, spec))
     if issues:
         raise SpecError(issues)
     return specs
 
 
-def load_specs_text(text: str, *, source: str | None = None) -> list[AnySpec]:
-    """Parse a (multi-document) YAML string."""
-    try:
-        docs = list(yaml.safe_load_all(text))
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "unknown place"
-        raise SpecError([FieldIssue("(yaml)", f"is not valid YAML at {where}: "
-                                    f"{getattr(err, 'problem', err)}", source=source)]) from err
-    if not any(d is not None for d in docs):
+def _positioned(issues: Iterable[FieldIssue], node: Node | None) -> list[FieldIssue]:
+    """Issues with the line and column of their field (or its nearest written parent)."""
+    if node is None:
+        return list(issues)
+    marks = positions(node)
+    out = []
+    for issue in issues:
+        path = issue.path
+        while path and path not in marks:
+            cut = max(path.rfind("."), path.rfind("["))
+            path = path[:cut] if cut > 0 else ""
+        if path:
+            line, column = marks[path]
+            issue = dataclasses.replace(issue, line=line, column=column)
+        out.append(issue)
+    return out
+
+
+def load_located_text(text: str, *, source: str | None = None) -> list[tuple[int, AnySpec]]:
+    """Parse a (multi-document) YAML string into (document index, spec) pairs."""
+    raw = [(d.index, d.data, d.node) for d in iter_documents(text, source=source)]
+    if not any(data is not None for _, data, _ in raw):
         raise SpecError([FieldIssue("(file)", "holds no document", source=source,
                                     allowed="one or more inference specs")])
-    return parse_documents(docs, source=source)
+    return _parse_all(raw, source)
 
 
-def load_specs(path: str | Path) -> list[AnySpec]:
-    """Parse every document of a YAML file."""
+def load_specs_text(text: str, *, source: str | None = None) -> list[AnySpec]:
+    """Parse a (multi-document) YAML string."""
+    return [spec for _, spec in load_located_text(text, source=source)]
+
+
+def load_located(path: str | Path) -> list[tuple[int, AnySpec]]:
+    """Parse every document of a YAML file into (document index, spec) pairs."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > LIMITS.max_bytes:
+            raise SpecError([FieldIssue(
+                "(file)", "is larger than the spec size limit", f"{size:,} bytes",
+                f"at most {LIMITS.max_bytes:,} bytes", "split the specs into several files",
+                source=str(p))])
         text = p.read_text(encoding="utf-8")
     except OSError as err:
         raise SpecError([FieldIssue("(file)", f"cannot be read: {err.strerror}",
                                     source=str(p))]) from err
-    return load_specs_text(text, source=str(p))
+    except UnicodeDecodeError as err:
+        raise SpecError([FieldIssue("(file)", f"is not UTF-8 text (byte {err.start})",
+                                    source=str(p))]) from None
+    return load_located_text(text, source=str(p))
+
+
+def load_specs(path: str | Path) -> list[AnySpec]:
+    """Parse every document of a YAML file."""
+    return [spec for _, spec in load_located(path)]
 
 
 def _locate(issue: FieldIssue, document: int | None, source: str | None) -> FieldIssue:
@@ -123,13 +174,45 @@ def _validate_types(data: Any, document: int | None, source: str | None) -> AnyS
     try:
         return model.model_validate(dict(data))
     except ValidationError as err:
-        raise SpecError([_from_pydantic(e, model, data, document, source)
-                         for e in err.errors(include_url=False)]) from None
+        issues = [_from_pydantic(e, model, data, document, source)
+                  for e in err.errors(include_url=False)]
+        raise SpecError(_merge_alternatives(issues)) from None
+
+
+# Location parts pydantic adds for union members and validators, never field names:
+# ``function-before[parse_memory(), int]``, ``literal['auto']``, ``int``, ``[key]``.
+_INTERNAL_LOC = re.compile(r"[\[\](){}']|^(int|str|float|bool|none|dict|list|tuple)$")
+
+
+def _merge_alternatives(issues: list[FieldIssue]) -> list[FieldIssue]:
+    """One issue per field: a value that matches none of a union's members is one mistake.
+
+    The member whose own check explains the problem (a ``value_error`` from our parsers)
+    gives the message; the other members' allowed values are added to ``allowed``.
+    """
+    by_path: dict[str, list[FieldIssue]] = {}
+    for issue in issues:
+        by_path.setdefault(issue.path, []).append(issue)
+    out = []
+    for group in by_path.values():
+        if len(group) == 1:
+            out.append(group[0])
+            continue
+        main = next((i for i in group if i.value is not None and i.allowed is None), group[0])
+        others = [i for i in group if i is not main]
+        extra = [a for a in dict.fromkeys(o.allowed for o in others) if a]
+        if main.allowed is None and extra:
+            out.append(dataclasses.replace(main, message=f"{main.message}, or "
+                                           + " or ".join(extra)))
+        else:
+            allowed = [a for a in dict.fromkeys((main.allowed, *extra)) if a]
+            out.append(dataclasses.replace(main, allowed=" or ".join(allowed) or None))
+    return out
 
 
 def _from_pydantic(error: Any, model: type[BaseModel], data: Any, document: int | None,
                    source: str | None) -> FieldIssue:
-    loc = [p for p in error["loc"] if p not in ("function-after", "function-before")]
+    loc = [p for p in error["loc"] if isinstance(p, int) or not _INTERNAL_LOC.search(p)]
     path = _path(loc)
     kind = error["type"]
     ctx = error.get("ctx") or {}

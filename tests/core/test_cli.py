@@ -33,8 +33,8 @@ def test_validate_bad_spec_exit_1_with_field(tmp_path: Path) -> None:
                    "spec: {image: i, replicas: {min: 3, max: 1}}\n")
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 1
-    assert f"{bad}#0: spec.replicas.min: is greater than max (got 3; allowed: 0..1)" in \
-        result.stderr
+    assert (f"{bad}#0 (line 3, column 29): spec.replicas.min: is greater than max "
+            "(got 3; allowed: 0..1)") in result.stderr
 
 
 def test_usage_errors_exit_2(tmp_path: Path) -> None:
