@@ -1,7 +1,6 @@
 """``infstack explain``: the effective spec, with where each value came from.
 
-Also defines the ``--policy`` / ``--assets`` options every spec-reading command shares, so
-they read the same everywhere. Heavy modules are imported only when the command runs.
+Heavy modules are imported only when the command runs.
 """
 
 from __future__ import annotations
@@ -13,13 +12,7 @@ from typing import Annotated
 
 import typer
 
-PolicyOpt = Annotated[list[Path] | None, typer.Option(
-    "--policy", exists=True, readable=True,
-    help="InferencePolicy file or directory (repeatable); added to the profile's policies.")]
-AssetsOpt = Annotated[list[Path] | None, typer.Option(
-    "--assets", exists=True, readable=True,
-    help="Asset file or directory (Environment, ComputeResource, DataSource, Credential; "
-         "repeatable); added to the profile's assets.")]
+from inference_core.cli.policy_options import AssetsOpt, PolicyOpt
 
 
 class ExplainFormat(StrEnum):

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
+from inference_core.cli.policy_options import AssetsOpt, PolicyOpt
 from inference_core.errors import InferenceStacksError
 
 app = typer.Typer(
@@ -54,35 +55,30 @@ def _fail(err: Exception) -> None:
     raise typer.Exit(1)
 
 
-def _load_all(files: list[Path]) -> list[Any]:
-    return [spec for _, _, spec in _load_located(files)]
+def _load_all(files: list[Path], profile: Any = None, policy: list[Path] | None = None,
+              assets: list[Path] | None = None) -> list[Any]:
+    return [spec for _, _, spec in _load_located(files, profile, policy, assets)]
 
 
-def _load_located(files: list[Path]) -> list[tuple[str, int, Any]]:
-    """(file, document index, spec) of every document; every spec problem of every file at
-    once (``SpecError``)."""
-    from inference_core.errors import SpecError
-    from inference_core.spec.loader import load_located
+def _load_located(files: list[Path], profile: Any = None, policy: list[Path] | None = None,
+                  assets: list[Path] | None = None) -> list[tuple[str, int, Any]]:
+    """(file, document index, spec) of every document, with the assets it loads and the
+    policies that apply (``--policy``/``--assets`` and the profile's lists); every problem of
+    every file at once (``SpecError``)."""
+    from inference_core.policy import load_effective_located
 
-    specs: list[tuple[str, int, Any]] = []
-    issues: list[Any] = []
-    for file in files:
-        try:
-            specs.extend((str(file), index, spec) for index, spec in load_located(file))
-        except SpecError as err:
-            issues.extend(err.issues)
-    if issues:
-        raise SpecError(issues)
-    return specs
+    return load_effective_located(files, profile, policy or (), assets or ())
 
 
-def _render_all(files: list[Path], prof: Any) -> list[tuple[Any, list[dict[str, Any]]]]:
+def _render_all(files: list[Path], prof: Any, profile: str | None = None,
+                policy: list[Path] | None = None, assets: list[Path] | None = None,
+                ) -> list[tuple[Any, list[dict[str, Any]]]]:
     """(spec, manifests) of every document; every profile refusal of every document at once
     (``ProfileRefusals``, each naming its file and document)."""
     from inference_core.errors import ProfileRefusals
     from inference_core.render import profile_refusals, render
 
-    located = _load_located(files)
+    located = _load_located(files, profile if profile is not None else prof, policy, assets)
     issues: list[Any] = []
     errors: list[Any] = []
     for source, index, spec in located:
@@ -95,13 +91,14 @@ def _render_all(files: list[Path], prof: Any) -> list[tuple[Any, list[dict[str, 
 
 
 @app.command()
-def validate(files: Files, profile: ProfileOpt = None) -> None:
+def validate(files: Files, profile: ProfileOpt = None, policy: PolicyOpt = None,
+             assets: AssetsOpt = None) -> None:
     """Check specs (types, ranges, cross-field rules) and that the profile can run them."""
     from inference_core.profile import load_profile
 
     try:
         prof = load_profile(profile)
-        specs = [spec for spec, _ in _render_all(files, prof)]
+        specs = [spec for spec, _ in _render_all(files, prof, profile, policy, assets)]
     except InferenceStacksError as err:
         _fail(err)
     for spec in specs:
@@ -113,6 +110,8 @@ def validate(files: Files, profile: ProfileOpt = None) -> None:
 def render_cmd(
     files: Files,
     profile: ProfileOpt = None,
+    policy: PolicyOpt = None,
+    assets: AssetsOpt = None,
     output: Annotated[Path | None, typer.Option(
         "--output", "-o", file_okay=False,
         help="Write one YAML file per object into this directory instead of stdout.")] = None,
@@ -125,7 +124,8 @@ def render_cmd(
 
     try:
         prof = load_profile(profile)
-        objects = [obj for _, manifests in _render_all(files, prof) for obj in manifests]
+        objects = [obj for _, manifests in _render_all(files, prof, profile, policy, assets)
+                   for obj in manifests]
     except InferenceStacksError as err:
         _fail(err)
     if output is None:
@@ -149,7 +149,8 @@ def schema() -> None:
 
 
 @app.command()
-def preflight(files: Files, profile: ProfileOpt = None) -> None:
+def preflight(files: Files, profile: ProfileOpt = None, policy: PolicyOpt = None,
+              assets: AssetsOpt = None) -> None:
     """Prove each Hugging Face model exists, the token grants access and it fits the GPUs."""
     from inference_core.preflight import preflight_spec
     from inference_core.profile import load_profile
@@ -157,7 +158,7 @@ def preflight(files: Files, profile: ProfileOpt = None) -> None:
     failed = False
     try:
         prof = load_profile(profile)
-        specs = _load_all(files)
+        specs = _load_all(files, profile, policy, assets)
     except InferenceStacksError as err:
         _fail(err)
     for spec in specs:
@@ -170,6 +171,16 @@ def preflight(files: Files, profile: ProfileOpt = None) -> None:
         typer.echo(f"ok   {spec.kind} {spec.metadata.name}: {report.summary()}")
     if failed:
         raise typer.Exit(1)
+
+
+def _add_explain_command() -> None:
+    """explain (explain_cmd.py)."""
+    from inference_core.cli.explain_cmd import register
+
+    register(app)
+
+
+_add_explain_command()
 
 
 def main() -> None:

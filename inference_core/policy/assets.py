@@ -32,6 +32,9 @@ from inference_core.policy.library import Library
 from inference_core.policy.merge import Merged
 from inference_core.policy.paths import child
 
+NO_ASSETS_HINT = ("pass the asset files with --assets (or the assets argument), or list them "
+                  "in the cluster profile's assets")
+
 
 @dataclass(frozen=True)
 class Context:
@@ -252,8 +255,7 @@ def _find(ref: Any, kind: str, path: str, library: Library, ctx: Context,
     entry = library.asset(kind, ref)
     if entry is None:
         names = library.asset_names(kind)
-        hint = None if library else "pass the asset files with --assets (or list them in the "\
-            "cluster profile's assets)"
+        hint = None if names else NO_ASSETS_HINT
         issues.append(FieldIssue(path, f"is not a known {kind} asset", ref,
                                  ", ".join(names) if names else f"no {kind} asset is loaded",
                                  hint))

@@ -189,7 +189,11 @@ def resolve(data: Mapping[str, Any] | AnySpec, profile: ClusterProfile, library:
 
 def _resolve_file(path: Path, profile: ClusterProfile, library: Library) -> list[Effective]:
     if not library:
-        return [_from_plain(spec, str(path), index) for index, spec in _load_located(path)]
+        try:
+            located = _load_located(path)
+        except SpecError as err:
+            raise SpecError([_asset_hint(i) for i in err.issues]) from None
+        return [_from_plain(spec, str(path), index) for index, spec in located]
     docs = read_yaml_documents(path)
     if not docs:
         raise SpecError([FieldIssue("(file)", "holds no document", source=str(path),
@@ -201,6 +205,14 @@ def _resolve_file(path: Path, profile: ClusterProfile, library: Library) -> list
     return results
 
 
+def _asset_hint(issue: FieldIssue) -> FieldIssue:
+    """Point a spec that loads assets, read without any, at the missing asset files."""
+    last = issue.path.rsplit(".", 1)[-1]
+    if last in ("environment", "asset") or (".asset" in issue.path):
+        return dataclasses.replace(issue, hint=asset_refs.NO_ASSETS_HINT)
+    return issue
+
+
 def _load_located(path: Path) -> list[tuple[int, AnySpec]]:
     try:
         from inference_core.spec.loader import load_located
@@ -210,9 +222,8 @@ def _load_located(path: Path) -> list[tuple[int, AnySpec]]:
 
 
 def _from_plain(spec: AnySpec, source: str | None, document: int | None) -> Effective:
-    merged = Merged(spec.model_dump(by_alias=True, exclude_unset=True, mode="json"), {})
-    for key in merged.data:
-        merged.sources[key] = SPEC
+    merged = Merged()
+    merged.add(spec.model_dump(by_alias=True, exclude_unset=True, mode="json"), SPEC)
     return Effective(spec, merged, [], [], document, source)
 
 
