@@ -22,7 +22,6 @@ value of a KAI class named by the ``priorityClassName`` label / ``spec.priorityC
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
@@ -51,62 +50,58 @@ class ClusterReader(Protocol):
 
 
 class KubeClusterReader:
-    """:class:`ClusterReader` over ``kubernetes.client.ApiClient``."""
+    """:class:`ClusterReader` over the official ``kubernetes`` client.
 
-    def __init__(self, api_client: Any) -> None:
-        from kubernetes import client
+    Every read goes through :class:`~inference_core.rollout.client.KubernetesClient`: a
+    client-side timeout on each call, urllib3's own retries off, and a bounded retry of
+    transient failures (429 with ``Retry-After``, 5xx, no answer) — a hung API server
+    cannot stall preflight, and one attempt is one request.
 
-        self._core = client.CoreV1Api(api_client)
-        self._custom = client.CustomObjectsApi(api_client)
+    :param api_client: a ``kubernetes.client.ApiClient`` or a ``KubernetesClient``.
+    :param request_timeout: seconds per call.
+    """
+
+    def __init__(self, api_client: Any, *, request_timeout: float = 15.0) -> None:
+        from inference_core.rollout.client import KubernetesClient
+        from inference_core.rollout.retry import RetryPolicy
+
+        if isinstance(api_client, KubernetesClient):
+            self._client = api_client
+        else:
+            self._client = KubernetesClient(api_client, request_timeout=request_timeout,
+                                            retry=RetryPolicy(attempts=4, budget_s=30.0))
 
     def get_queue(self, name: str) -> dict[str, Any] | None:
-        """GET the Queue; None on 404."""
-        from kubernetes.client.exceptions import ApiException
-
+        """GET the Queue; None on 404 (also when the Queue CRD is not installed)."""
         try:
-            obj = self._custom.get_cluster_custom_object(
-                QUEUE_GROUP, QUEUE_VERSION, QUEUE_PLURAL, name
-            )
-        except ApiException as e:
-            if e.status == 404:
-                return None
+            return self._client.get(f"{QUEUE_GROUP}/{QUEUE_VERSION}", "Queue", name, None)
+        except KubeApiError as e:
             raise _api_error(e, ObjectRef("Queue", None, name)) from e
-        return dict(obj)
 
     def list_pods(self, namespace: str, label_selector: str | None = None) -> list[dict[str, Any]]:
         """LIST pods, returned as plain JSON dicts (not client model objects)."""
-        from kubernetes.client.exceptions import ApiException
-
-        kwargs: dict[str, Any] = {"_preload_content": False}
-        if label_selector:
-            kwargs["label_selector"] = label_selector
         try:
-            response = self._core.list_namespaced_pod(namespace, **kwargs)
-            body = json.loads(response.data)
-        except ApiException as e:
+            return self._client.list("v1", "Pod", namespace, label_selector=label_selector)
+        except KubeApiError as e:
             raise _api_error(e, ObjectRef("Pod", namespace, "*")) from e
-        return [dict(item) for item in body.get("items", [])]
-
 
     def get_secret_value(self, namespace: str, name: str, key: str) -> str | None:
         """One key of a Secret, decoded; None when the Secret or key is missing or unreadable."""
         import base64
 
-        from kubernetes.client.exceptions import ApiException
-
         try:
-            secret = self._core.read_namespaced_secret(name, namespace)
-        except ApiException as e:
+            secret = self._client.get("v1", "Secret", name, namespace)
+        except KubeApiError as e:
             if e.status in (403, 404):
                 return None
             raise _api_error(e, ObjectRef("Secret", namespace, name)) from e
-        raw = (secret.data or {}).get(key)
+        raw = ((secret or {}).get("data") or {}).get(key)
         return base64.b64decode(raw).decode("utf-8") if raw else None
 
 
-def _api_error(e: Any, ref: ObjectRef) -> KubeApiError:
-    return KubeApiError(f"reading for capacity preflight failed: {e.reason}", status=e.status,
-                        reason=str(e.reason), ref=ref)
+def _api_error(e: KubeApiError, ref: ObjectRef) -> KubeApiError:
+    return KubeApiError(f"reading for capacity preflight failed: {e}", status=e.status,
+                        reason=e.reason, ref=ref)
 
 
 def _quantity(value: Any) -> float:

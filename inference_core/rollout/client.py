@@ -26,6 +26,7 @@ from inference_core.rollout.retry import (
     conflict_error,
     connection_error,
     decode_status,
+    is_field_conflict,
     status_error,
 )
 
@@ -203,8 +204,8 @@ class KubernetesClient:
             return self.request("PATCH", path, query=query, body=dict(manifest),
                                 content_type=APPLY_CONTENT_TYPE, redact=res.kind == "Secret")
         except KubeApiError as e:
-            if e.status == 409 and not force:
-                status = getattr(e, "body", None) or decode_status(None)
+            status = getattr(e, "body", None) or decode_status(None)
+            if e.status == 409 and not force and is_field_conflict(status):
                 raise conflict_error(status, what=str(key), manager=manager) from None
             raise
 

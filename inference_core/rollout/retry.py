@@ -151,6 +151,15 @@ def connection_error(*, verb: str, path: str, exc: BaseException) -> ApiStatusEr
     )
 
 
+def is_field_conflict(status: Mapping[str, Any]) -> bool:
+    """True for a server-side apply conflict (not a resourceVersion precondition)."""
+    causes = (status.get("details") or {}).get("causes") or []
+    if any(isinstance(c, Mapping) and c.get("reason") == "FieldManagerConflict"
+           for c in causes):
+        return True
+    return str(status.get("message") or "").startswith("Apply failed")
+
+
 def conflicts_of(status: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(manager, field)`` pairs of a server-side apply 409 ``Status``."""
     out: list[tuple[str, str]] = []

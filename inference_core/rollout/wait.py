@@ -195,7 +195,10 @@ def timeout_error(target: WaitTarget, progress: WaitProgress, *, now: float) -> 
 
 def failure_error(target: WaitTarget, readiness: Readiness) -> WorkloadFailed:
     """The terminal failure as an error (reason and revision kept)."""
-    return WorkloadFailed(readiness.message, ref=target.key.ref, reason=readiness.reason,
+    prefix = f"{target.key.ref}: "
+    text = readiness.message
+    return WorkloadFailed(text[len(prefix):] if text.startswith(prefix) else text,
+                          ref=target.key.ref, reason=readiness.reason,
                           revision=readiness.revision)
 
 
