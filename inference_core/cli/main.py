@@ -173,6 +173,16 @@ def preflight(files: Files, profile: ProfileOpt = None, policy: PolicyOpt = None
         raise typer.Exit(1)
 
 
+def _add_rollout_commands() -> None:
+    """deploy, status, wait, diff, history, rollback, traffic, delete (rollout_cmds.py)."""
+    from inference_core.cli.rollout_cmds import register
+
+    register(app)
+
+
+_add_rollout_commands()
+
+
 def _add_explain_command() -> None:
     """explain (explain_cmd.py)."""
     from inference_core.cli.explain_cmd import register
