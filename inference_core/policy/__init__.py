@@ -25,6 +25,7 @@ from inference_core.policy.documents import (
 from inference_core.policy.effective import (
     Effective,
     effective_spec,
+    effective_specs,
     library_for,
     load_effective_located,
     load_effective_specs,
@@ -44,6 +45,7 @@ __all__ = [
     "Library",
     "Scope",
     "effective_spec",
+    "effective_specs",
     "library_for",
     "load_effective_located",
     "load_effective_specs",

@@ -30,7 +30,12 @@ from pydantic import BaseModel
 from inference_core.errors import FieldIssue, SpecError
 from inference_core.policy import assets as asset_refs
 from inference_core.policy import enforce
-from inference_core.policy.library import Library, load_library, read_yaml_documents
+from inference_core.policy.library import (
+    Library,
+    load_library,
+    read_yaml_documents,
+    read_yaml_text,
+)
 from inference_core.policy.merge import Merged
 from inference_core.policy.paths import camel_keys
 from inference_core.profile import ClusterProfile, load_profile
@@ -142,7 +147,55 @@ def effective_spec(data: Mapping[str, Any] | AnySpec, profile: ProfileRef = None
     return result.spec
 
 
-def resolve(data: Mapping[str, Any] | AnySpec, profile: ClusterProfile, library: Library, *,
+def effective_specs(value: Any, profile: ProfileRef = None, *,
+                    policies: Iterable[PathLike] = (), assets: Iterable[PathLike] = (),
+                    library: Library | None = None, field: str = "spec") -> list[AnySpec]:
+    """Every spec ``value`` holds, with assets loaded and policies applied: the one entry
+    point of the Airflow operators and the Pulumi components.
+
+    ``value`` takes every form the front doors accept: a spec object, a dict, a list of
+    those, a YAML file path or YAML text (``inference_core.rollout.inputs`` decides which a
+    string is). Policies and assets are those the profile lists plus ``policies``/``assets``
+    (files or directories). With none, this is exactly ``resolve_spec_inputs``.
+    """
+    from inference_core.rollout.inputs import looks_like_yaml_text, resolve_spec_inputs
+
+    lib = library if library is not None else library_for(profile, policies, assets)
+    if not lib:
+        return list(resolve_spec_inputs(value, field=field))
+    prof = load_profile(profile)
+    if isinstance(value, str) and looks_like_yaml_text(value):
+        results = [resolve(d, prof, lib, document=i, source="(inline YAML)")
+                   for i, d in read_yaml_text(value, source="(inline YAML)")]
+        issues = [i for r in results for i in r.issues] + _duplicate_names(results)
+        if issues:
+            raise SpecError(issues)
+        return [r.spec for r in results if r.spec is not None]
+    if isinstance(value, str | os.PathLike):
+        path = Path(value).expanduser()
+        if not path.is_file():
+            raise SpecError([FieldIssue(field, "names no readable file", str(path),
+                                        "a spec object, a dict, a YAML file path or YAML "
+                                        "text")])
+        return load_effective_specs(path, prof, library=lib)
+    items = list(value) if isinstance(value, list | tuple) else [value]
+    specs: list[AnySpec] = []
+    issues = []
+    for item in items:
+        if not isinstance(item, Mapping | BaseModel):
+            issues.append(FieldIssue(field, "has an unsupported type", type(item).__name__,
+                                     "a spec object, a dict, a YAML file path or YAML text"))
+            continue
+        result = resolve(item, prof, lib)
+        issues.extend(result.issues)
+        if result.spec is not None:
+            specs.append(result.spec)
+    if issues:
+        raise SpecError(issues)
+    return specs
+
+
+def resolve(data: Mapping[str, Any] | BaseModel, profile: ClusterProfile, library: Library, *,
             document: int | None = None, source: str | None = None) -> Effective:
     """Resolve one document; never raises for bad input (issues are in the result)."""
     if isinstance(data, BaseModel):

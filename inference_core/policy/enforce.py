@@ -13,6 +13,7 @@ Precedence when several policies apply (documented in docs/spec.md and ADR 0004)
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -111,7 +112,8 @@ def enforce_locks(merged: Merged, policies: list[Applied], kind: str) -> list[Fi
             shown = "the built-in default" if locked is None else repr(locked)
             who = "" if origin == "spec" else f" ({origin} sets it)"
             issues.append(FieldIssue(
-                concrete, f"policy {applied.name}: cannot be edited{who}", current,
+                concrete, f"policy {applied.name}: cannot be edited{who}",
+                _shown(concrete, current),
                 f"{shown}, set by the policy",
                 f"remove it from the spec (rule {path} canEdit: false in {applied.where})"))
         for concrete, _ in list(paths.values_at(merged.data, parts)):
@@ -181,8 +183,14 @@ def check_rules(values: Any, policies: list[Applied], kind: str) -> list[FieldIs
             continue
         norm = _normalizer(kind, parts)
         for concrete, value in paths.values_at(values, parts):
-            issues.extend(_check_one(concrete, path, value, rules, norm))
+            issues.extend(dataclasses.replace(i, value=_shown(concrete, i.value))
+                          for i in _check_one(concrete, path, value, rules, norm))
     return issues
+
+
+def _shown(path: str, value: Any) -> Any:
+    """Values of token fields never appear in messages."""
+    return "<hidden>" if value is not None and "token" in path.lower() else value
 
 
 def _check_one(concrete: str, path: str, value: Any, rules: list[tuple[FieldRule, Applied]],

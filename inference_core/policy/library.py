@@ -121,11 +121,16 @@ def read_yaml_documents(path: Path) -> list[tuple[int, Any]]:
         reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
         raise SpecError([FieldIssue("(file)", f"cannot be read: {reason}",
                                     source=str(path))]) from None
+    return read_yaml_text(text, source=str(path))
+
+
+def read_yaml_text(text: str, *, source: str) -> list[tuple[int, Any]]:
+    """(index, value) of each non-empty document of YAML text (see ``read_yaml_documents``)."""
     try:
         from inference_core.spec.yamlio import iter_documents
     except ImportError:  # pragma: no cover - older spec package without the safe reader
-        return _plain_documents(text, str(path))
-    return [(d.index, d.data) for d in iter_documents(text, source=str(path))
+        return _plain_documents(text, source)
+    return [(d.index, d.data) for d in iter_documents(text, source=source)
             if d.data is not None]
 
 

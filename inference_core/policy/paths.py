@@ -7,6 +7,7 @@ path (to know whether it exists for a kind and which units its values use).
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -99,6 +100,11 @@ def leaves(data: Any, prefix: str = "") -> Iterator[tuple[str, Any]]:
 
 def field_annotation(kind: str, parts: list[str | int]) -> tuple[bool, Any]:
     """(exists, annotation) of the field at ``parts`` in the workload model of ``kind``."""
+    return _field_annotation(kind, tuple(WILDCARD if isinstance(p, int) else p for p in parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_annotation(kind: str, parts: tuple[str, ...]) -> tuple[bool, Any]:
     current: Any = KINDS.get(kind)
     annotation: Any = current
     for part in parts:

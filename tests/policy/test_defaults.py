@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from inference_core.errors import SpecError
-from inference_core.policy import effective_spec, load_library
+from inference_core.policy import effective_spec, effective_specs, load_library
 from inference_core.spec import HuggingFaceInference
 from tests.policy.conftest import HF_SPEC, Write, effective, policy
 
@@ -112,3 +112,18 @@ def test_unknown_default_field_is_a_policy_error(write: Write) -> None:
         load_library([p])
     assert f"{p}#0: defaults.spec.compute.gpuDevice: is not a field of any workload kind" in \
         str(err.value)
+
+
+def test_effective_specs_takes_every_front_door_form(write: Write) -> None:
+    p = write("p.yaml", policy("d", "defaults: {spec: {priority: medium}}\n"))
+    text = yaml.safe_dump(_hf())
+    path = write("spec.yaml", text)
+    obj = HuggingFaceInference.model_validate(_hf())
+    for value in (_hf(), obj, [_hf()], text, str(path), path):
+        specs = effective_specs(value, "kai", policies=[p])
+        assert [s.spec.priority for s in specs] == ["medium"], value
+    # without policies or assets it is the plain loader
+    assert effective_specs(_hf(), "kai")[0].spec.priority == "very-high"
+    with pytest.raises(SpecError) as err:
+        effective_specs(str(path.parent / "missing.yaml"), "kai", policies=[p])
+    assert "names no readable file" in str(err.value)
