@@ -4,8 +4,13 @@ Many readiness triggers wait on objects in the same namespace. Instead of one wa
 trigger, each event loop keeps one informer per (connection, namespace, resource): it
 lists once, watches from the list's resourceVersion, resumes from the last seen
 resourceVersion after a dropped stream (bookmarks keep it fresh), relists after a 410,
-and backs off on transient errors. Subscribers read the cache and are woken only for
-objects they say they care about. The informer stops when its last subscriber leaves.
+and backs off on transient errors. The informer stops when its last subscriber leaves.
+
+Subscribers name the objects they care about by key (``hooks/index.py``: object name, pod
+label value, event's involved object); an event wakes only the subscribers of its object's
+keys, and the cache is indexed by the same keys, so neither a wake nor a read scans the
+namespace. A burst of buffered watch events yields to the event loop every
+``YIELD_EVERY`` events, so other triggers keep running.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import contextlib
 import logging
 import random
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,12 +29,14 @@ from airflow_provider.hooks.async_inference import (
     WatchExpired,
     finish_shielded,
 )
+from airflow_provider.hooks.index import ANY, Key, keys_of
 from airflow_provider.hooks.resources import Resource
 from inference_core.errors import DeployError
 
 log = logging.getLogger(__name__)
 
-Interest = Callable[[dict[str, Any]], bool]
+#: Buffered watch events handled before the informer lets other tasks run.
+YIELD_EVERY = 64
 
 
 @dataclass(frozen=True)
@@ -63,16 +70,24 @@ class InformerStats:
 
 @dataclass(eq=False)
 class Subscription:
-    """One subscriber's view: its interest filter and the event it is woken with."""
+    """One subscriber: the keys it is woken for and the event it is woken with."""
 
     informer: Informer
-    interested: Interest
     wake: asyncio.Event
+    keys: frozenset[Key] = frozenset()
 
     @property
     def cache(self) -> dict[str, dict[str, Any]]:
         """name → object for the informer's namespace and resource."""
         return self.informer.cache
+
+    def interest(self, keys: Iterable[Key]) -> None:
+        """Be woken for ``keys`` from now on (instead of the previous ones)."""
+        self.informer.reindex(self, frozenset(keys))
+
+    def lookup(self, key: Key) -> list[dict[str, Any]]:
+        """The cached objects that have ``key``."""
+        return self.informer.lookup(key)
 
 
 @dataclass(eq=False)
@@ -85,6 +100,8 @@ class Informer:
     stats: InformerStats
     cache: dict[str, dict[str, Any]] = field(default_factory=dict)
     subscribers: set[Subscription] = field(default_factory=set)
+    by_key: dict[Key, set[Subscription]] = field(default_factory=dict)
+    names_by_key: dict[Key, set[str]] = field(default_factory=dict)
     synced: asyncio.Event = field(default_factory=asyncio.Event)
     error: DeployError | None = None
     last_error: DeployError | None = None
@@ -97,15 +114,82 @@ class Informer:
             self._run(), name=f"informer {self.resource.kind} {self.namespace}"
         )
 
-    def _notify(self, obj: dict[str, Any] | None) -> None:
-        for sub in list(self.subscribers):
-            if obj is None or sub.interested(obj):
+    # -- subscribers ---------------------------------------------------------------------
+
+    def add(self, sub: Subscription) -> None:
+        """Register ``sub`` under its keys."""
+        self.subscribers.add(sub)
+        for key in sub.keys:
+            self.by_key.setdefault(key, set()).add(sub)
+
+    def discard(self, sub: Subscription) -> None:
+        """Forget ``sub``."""
+        self.subscribers.discard(sub)
+        self._unindex(sub)
+
+    def reindex(self, sub: Subscription, keys: frozenset[Key]) -> None:
+        """Move ``sub`` to ``keys``."""
+        if keys == sub.keys:
+            return
+        self._unindex(sub)
+        sub.keys = keys
+        if sub in self.subscribers:
+            for key in keys:
+                self.by_key.setdefault(key, set()).add(sub)
+
+    def _unindex(self, sub: Subscription) -> None:
+        for key in sub.keys:
+            subs = self.by_key.get(key)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self.by_key[key]
+
+    def _notify(self, keys: Iterable[Key] | None) -> None:
+        """Wake the subscribers of ``keys`` (and of ``ANY``); everyone when None."""
+        if keys is None:
+            for sub in self.subscribers:
                 sub.wake.set()
+            return
+        for key in (*keys, ANY):
+            for sub in self.by_key.get(key, ()):
+                sub.wake.set()
+
+    # -- cache ------------------------------------------------------------------------------
+
+    def lookup(self, key: Key) -> list[dict[str, Any]]:
+        """Cached objects that have ``key`` (all of them for ``ANY``)."""
+        if key == ANY:
+            return list(self.cache.values())
+        return [self.cache[n] for n in self.names_by_key.get(key, ()) if n in self.cache]
+
+    def _index(self, name: str, obj: dict[str, Any]) -> list[Key]:
+        keys = list(keys_of(self.resource.kind, obj))
+        for key in keys:
+            self.names_by_key.setdefault(key, set()).add(name)
+        return keys
+
+    def _unindex_object(self, name: str, obj: dict[str, Any] | None) -> list[Key]:
+        if obj is None:
+            return []
+        keys = list(keys_of(self.resource.kind, obj))
+        for key in keys:
+            names = self.names_by_key.get(key)
+            if names is not None:
+                names.discard(name)
+                if not names:
+                    del self.names_by_key[key]
+        return keys
 
     async def _relist(self) -> str:
         items, rv = await self.hook.list_objects(self.resource, self.namespace)
         self.stats.lists += 1
-        self.cache = {str(i["metadata"]["name"]): i for i in items}
+        self.cache = {}
+        self.names_by_key = {}
+        for item in items:
+            name = str(item["metadata"]["name"])
+            self.cache[name] = item
+            self._index(name, item)
         self.error = None
         self.synced.set()
         self._notify(None)
@@ -126,9 +210,15 @@ class Informer:
                     async with contextlib.aclosing(self.hook.watch(
                         self.resource, self.namespace, rv, timeout_seconds=self.watch_timeout_s
                     )) as events:
+                        handled = 0
                         async for event in events:
                             failures = 0
                             rv = self._apply_event(event) or rv
+                            handled += 1
+                            if handled % YIELD_EVERY == 0:
+                                # a buffered burst is read without suspending: let the
+                                # woken triggers (and everything else) run now and then
+                                await asyncio.sleep(0)
                 finally:
                     self.stats.open_watches -= 1
                 self.stats.resumes += 1  # stream ended normally: resume from rv
@@ -156,11 +246,11 @@ class Informer:
             return meta.get("resourceVersion")
         self.stats.events += 1
         name = str(meta.get("name"))
-        if kind == "DELETED":
-            self.cache.pop(name, None)
-        else:
+        keys = self._unindex_object(name, self.cache.pop(name, None))
+        if kind != "DELETED":
             self.cache[name] = obj
-        self._notify(obj)
+            keys += self._index(name, obj)
+        self._notify(set(keys))
         return meta.get("resourceVersion")
 
 
@@ -194,9 +284,10 @@ def stats() -> InformerStats:
 
 def subscribe(
     conn: ConnectionKey, resource: Resource, namespace: str | None,
-    interested: Interest, wake: asyncio.Event,
+    keys: Iterable[Key], wake: asyncio.Event,
 ) -> Subscription:
-    """Join (or start) the informer for (conn, namespace, resource)."""
+    """Join (or start) the informer for (conn, namespace, resource); ``wake`` is set on
+    (re)lists, fatal errors and events about objects with one of ``keys``."""
     state = _state()
     key: _Key = (conn, namespace, resource.api_version, resource.kind)
     informer = state.informers.get(key)
@@ -207,8 +298,8 @@ def subscribe(
         informer = Informer(hook, resource, namespace, state.stats)
         state.informers[key] = informer
         informer.start()
-    sub = Subscription(informer, interested, wake)
-    informer.subscribers.add(sub)
+    sub = Subscription(informer, wake, frozenset(keys))
+    informer.add(sub)
     return sub
 
 
@@ -233,7 +324,7 @@ async def _leave(subs: list[Subscription], state: _LoopState) -> None:
     stopped: list[Informer] = []
     for sub in subs:
         informer = sub.informer
-        informer.subscribers.discard(sub)
+        informer.discard(sub)
         if informer.subscribers or informer in stopped:
             continue
         for key, inf in list(state.informers.items()):
@@ -274,6 +365,7 @@ async def shutdown() -> None:
     state.informers.clear()
     for informer in informers:
         informer.subscribers.clear()
+        informer.by_key.clear()
     await finish_shielded(_stop(informers, state))
     for hook in list(state.hooks.values()):
         await hook.close()

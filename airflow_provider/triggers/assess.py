@@ -12,13 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from inference_core.readiness import (
-    Readiness,
-    State,
-    evaluate,
-    pod_selector,
-    selector_matches,
-)
+from airflow_provider.hooks.index import selector_predicate
+from inference_core.readiness import Readiness, State, evaluate, pod_selector
 
 KNATIVE_API = "serving.knative.dev/v1"
 
@@ -59,7 +54,8 @@ def assess(
         )
     revision = target_revision(obj, expected_revision)
     selector = pod_selector(obj, revision)
-    matched = [p for p in pods if selector_matches(selector, _labels(p))]
+    matches = selector_predicate(selector)
+    matched = [p for p in pods if matches(_labels(p))]
     names = {name} | {str(_meta(p).get("name")) for p in matched}
     if revision:
         names.add(revision)

@@ -16,22 +16,48 @@ with the kubelet's or scheduler's reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
-from airflow_provider.hooks import informer
+from airflow_provider.hooks import informer, preload
+from airflow_provider.hooks.index import (
+    ANY,
+    involved_key,
+    name_key,
+    selector_key,
+    selector_predicate,
+)
 from airflow_provider.hooks.resources import EVENT, KNATIVE_REVISION, POD, resource_for
-from airflow_provider.triggers.assess import KNATIVE_API, assess, interest_names
-from inference_core.readiness import Readiness, selector_matches
+from airflow_provider.triggers.assess import (
+    KNATIVE_API,
+    assess,
+    interest_names,
+    target_revision,
+)
+
+if TYPE_CHECKING:
+    from inference_core.readiness import Readiness
 
 log = logging.getLogger(__name__)
 
 CLASSPATH = "airflow_provider.triggers.readiness.InferenceReadyTrigger"
+#: How long a trigger that starts after its deadline may take to judge the object once.
+LATE_GRACE_S = 30.0
+
+
+@dataclass
+class _View:
+    """The trigger's subscriptions: the object, its revisions, pods and events."""
+
+    main: informer.Subscription
+    revisions: informer.Subscription | None = None
+    pods: informer.Subscription | None = None
+    events: informer.Subscription | None = None
 
 
 def readiness_payload(status: str, r: Readiness, message: str | None = None) -> dict[str, Any]:
@@ -105,6 +131,7 @@ class InferenceReadyTrigger(BaseTrigger):
         self.in_cluster = in_cluster
         self.resume = resume
         self._subs: list[informer.Subscription] = []
+        self._wake: asyncio.Event | None = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         """Classpath and exactly the constructor's arguments."""
@@ -138,36 +165,26 @@ class InferenceReadyTrigger(BaseTrigger):
         conn = informer.ConnectionKey(
             self.kubernetes_conn_id, self.cluster_context, self.config_file, self.in_cluster
         )
+        # The client libraries load in a thread: a first wait does not stall the loop.
+        await preload.ensure_imported(connection=not self.config_file)
         wake = asyncio.Event()
-        view: dict[str, Any] = {"selector": None, "names": {self.name}}
-        knative = self.api_version == KNATIVE_API and self.kind == "Service"
-
-        def by_name(obj: dict[str, Any]) -> bool:
-            return (obj.get("metadata") or {}).get("name") == self.name
-
-        def by_names(obj: dict[str, Any]) -> bool:
-            return (obj.get("metadata") or {}).get("name") in view["names"]
-
-        def by_selector(obj: dict[str, Any]) -> bool:
-            labels = (obj.get("metadata") or {}).get("labels") or {}
-            return selector_matches(view["selector"], labels)
-
-        def by_involved(obj: dict[str, Any]) -> bool:
-            return (obj.get("involvedObject") or {}).get("name") in view["names"]
-
-        main_res = resource_for(self.api_version, self.kind)
+        self._wake = wake
         subs: list[informer.Subscription] = []
         self._subs = subs
         try:
-            main = informer.subscribe(conn, main_res, self.namespace, by_name, wake)
-            subs.append(main)
-            if knative:
-                subs.append(informer.subscribe(
-                    conn, KNATIVE_REVISION, self.namespace, by_names, wake))
+            view = _View(main=informer.subscribe(
+                conn, resource_for(self.api_version, self.kind), self.namespace,
+                [name_key(self.name)], wake))
+            subs.append(view.main)
+            if self.api_version == KNATIVE_API and self.kind == "Service":
+                view.revisions = informer.subscribe(
+                    conn, KNATIVE_REVISION, self.namespace, [], wake)
+                subs.append(view.revisions)
             if self.fail_fast:
-                subs.append(informer.subscribe(conn, POD, self.namespace, by_selector, wake))
-                subs.append(informer.subscribe(conn, EVENT, self.namespace, by_involved, wake))
-            event = await self._wait(main, subs, view, wake, knative)
+                view.pods = informer.subscribe(conn, POD, self.namespace, [], wake)
+                view.events = informer.subscribe(conn, EVENT, self.namespace, [], wake)
+                subs += [view.pods, view.events]
+            event = await self._wait(view, subs, wake)
         finally:
             # Before yielding: nothing guarantees the generator is resumed after its single
             # event (dag.test() and the triggerer may drop it), so watches and sessions
@@ -186,52 +203,83 @@ class InferenceReadyTrigger(BaseTrigger):
         await self._release()
         await super().cleanup()
 
-    async def _wait(
-        self, main: informer.Subscription, subs: list[informer.Subscription],
-        view: dict[str, Any], wake: asyncio.Event, knative: bool,
-    ) -> dict[str, Any]:
+    async def _wait(self, view: _View, subs: list[informer.Subscription],
+                    wake: asyncio.Event) -> dict[str, Any]:
         last: Readiness | None = None
         while True:
             wake.clear()
-            if main.informer.error is not None:
-                return self._error_payload(str(main.informer.error))
+            if view.main.informer.error is not None:
+                return self._error_payload(str(view.main.informer.error))
             if all(s.informer.synced.is_set() for s in subs):
-                obj = main.cache.get(self.name)
-                aux = {s.informer.resource.kind: s.cache for s in subs[1:]
-                       if s.informer.error is None}
-                last = assess(
-                    obj, ref=self._ref(),
-                    pods=aux.get("Pod", {}).values(),
-                    events=aux.get("Event", {}).values(),
-                    revisions=aux.get("Revision") if knative else None,
-                    expected_generation=self.expected_generation,
-                    expected_revision=self.expected_revision,
-                )
-                view["selector"], view["names"] = interest_names(
-                    obj, self.name, self.expected_revision)
-                view["names"] |= {n for n, p in aux.get("Pod", {}).items()
-                                  if selector_matches(view["selector"], _labels(p))}
+                last = self._assess(view)
                 if last.terminal:
                     log.info("%s %s/%s: %s (%s)", self.kind, self.namespace, self.name,
                              last.state, last.reason)
                     return readiness_payload(str(last.state), last)
-            remaining = self.deadline - time.time()
-            if remaining <= 0:
-                return self._timeout_payload(last, main)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), timeout=remaining)
+            now = time.time()
+            if now >= self.deadline and (last is not None or now >= self.deadline + LATE_GRACE_S):
+                return self._timeout_payload(last, view.main)
+            # A trigger that starts after its deadline (a late or restarted triggerer)
+            # still judges the object once before it reports the timeout.
+            until = self.deadline if last is not None else max(self.deadline,
+                                                               now + LATE_GRACE_S)
+            # asyncio.timeout, not asyncio.wait_for: on Python 3.11 wait_for swallows a
+            # cancellation that arrives while the wake completes (python/cpython#86296),
+            # and the cancelled trigger would keep its watches to the deadline.
+            try:
+                async with asyncio.timeout(max(0.0, until - now)):
+                    await wake.wait()
+            except TimeoutError:
+                pass
+
+    def _assess(self, view: _View) -> Readiness:
+        """Judge the object from the caches, reading only the entries indexed for it, and
+        move the subscriptions to the objects this state depends on."""
+        obj = view.main.cache.get(self.name)
+        selector, names = interest_names(obj, self.name, self.expected_revision)
+        revision = target_revision(obj, self.expected_revision) if obj is not None else None
+        revisions: dict[str, dict[str, Any]] = {}
+        if view.revisions is not None:
+            view.revisions.interest([name_key(revision)] if revision else [])
+            if revision and revision in view.revisions.cache:
+                revisions[revision] = view.revisions.cache[revision]
+        pods: list[dict[str, Any]] = []
+        events: list[dict[str, Any]] = []
+        if view.pods is not None and view.events is not None:
+            if selector is not None:
+                key = selector_key(selector) or ANY
+                view.pods.interest([key])
+                matches = selector_predicate(selector)
+                pods = [p for p in view.pods.lookup(key) if matches(_labels(p))]
+                names |= {str((p.get("metadata") or {}).get("name")) for p in pods}
+            view.events.interest([involved_key(n) for n in names])
+            events = [e for n in names for e in view.events.lookup(involved_key(n))]
+        return assess(
+            obj, ref=self._ref(), pods=pods, events=events,
+            revisions=revisions if view.revisions is not None else None,
+            expected_generation=self.expected_generation,
+            expected_revision=self.expected_revision,
+        )
 
     def _timeout_payload(self, last: Readiness | None, main: informer.Subscription
                          ) -> dict[str, Any]:
         waited = time.time() - self.start_time
         if last is None:
             err = main.informer.last_error
-            detail = f"; last API error: {err}" if err else ""
-            return self._error_payload(
-                f"no answer from the API server within {self.timeout:.0f}s{detail}",
-                status="timeout", reason="Timeout")
+            if err is not None:
+                text = (f"the API server could not be read within {self.timeout:.0f}s "
+                        f"(API outage?); last API error: {err}")
+            elif main.informer.synced.is_set():
+                text = (f"not judged within {self.timeout:.0f}s: the API server answered but "
+                        "the related objects were not all listed yet")
+            else:
+                text = f"no answer from the API server within {self.timeout:.0f}s"
+            return self._error_payload(text, status="timeout", reason="Timeout")
         message = (f"not ready after {waited:.0f}s (timeout {self.timeout:.0f}s); "
                    f"last state {last.state}: {last.reason}: {last.message}")
+        err = main.informer.last_error
+        if err is not None and main.informer.error is None:
+            message += f"; the watch was interrupted meanwhile (last API error: {err})"
         return readiness_payload("timeout", last, message)
 
     def _error_payload(self, message: str, *, status: str = "error",

@@ -22,6 +22,7 @@ from kubernetes_asyncio import client as aclient
 
 from airflow_provider.hooks import informer
 from airflow_provider.hooks.async_inference import AsyncInferenceHook
+from airflow_provider.hooks.index import ANY
 from airflow_provider.hooks.inference import InferenceHook
 from airflow_provider.operators import lifecycle
 from airflow_provider.triggers.readiness import InferenceReadyTrigger
@@ -93,7 +94,7 @@ def informer_tasks() -> list[asyncio.Task[Any]]:
     return [t for t in asyncio.all_tasks() if t.get_name().startswith("informer ")]
 
 
-async def wait_for(predicate: Any, limit_s: float = 10.0) -> None:
+async def wait_for(predicate: Any, limit_s: float = 60.0) -> None:
     deadline = time.monotonic() + limit_s
     while not predicate():
         assert time.monotonic() < deadline, "condition not reached in time"
@@ -141,15 +142,43 @@ async def test_cancelled_trigger_closes_its_session_and_watches(
         await wait_for(lambda: cluster.store.watcher_count() == 0)
 
 
+def waiting_on_its_wake(t: InferenceReadyTrigger) -> bool:
+    """True once the trigger is suspended on its wake-up event with every informer synced
+    (the state a triggerer cancels it in)."""
+    wake = t._wake
+    return (wake is not None and bool(getattr(wake, "_waiters", None))
+            and len(t._subs) == 4 and all(s.informer.synced.is_set() for s in t._subs))
+
+
 async def test_triggerer_cleanup_after_cancellation_is_harmless(cluster: Any,
                                                                 clients: Clients) -> None:
-    t = trigger("absent", timeout=30)
+    t = trigger("absent", timeout=600)
     task = asyncio.ensure_future(anext(t.run()))
-    await wait_for(lambda: informer.stats().open_watches >= 1)
+    await wait_for(lambda: waiting_on_its_wake(t) or task.done())
+    assert not task.done()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
-        await task
+        await asyncio.wait_for(task, 60)  # the trigger itself waits 600 s
     await t.cleanup()  # what the triggerer calls next: idempotent
+    assert_all_released(clients)
+
+
+async def test_cancellation_racing_a_wake_is_not_swallowed(cluster: Any,
+                                                           clients: Clients) -> None:
+    """A cancellation that lands in the same loop step as the wake-up (an informer event)
+    ends the trigger. With ``asyncio.wait_for`` around the wake, Python 3.11 returns the
+    wake's result instead and the cancelled trigger waits on to its deadline (cpython#86296).
+    """
+    t = trigger("absent", timeout=600)
+    task = asyncio.ensure_future(anext(t.run()))
+    await wait_for(lambda: waiting_on_its_wake(t) or task.done())
+    assert not task.done() and t._wake is not None
+    t._wake.set()  # the wake completes ...
+    task.cancel()  # ... and the triggerer cancels, before either is processed
+    done, _ = await asyncio.wait({task}, timeout=60)
+    assert done, "the cancelled trigger is still waiting"
+    assert task.cancelled()
+    await t.cleanup()
     assert_all_released(clients)
 
 
@@ -174,7 +203,7 @@ async def test_informer_shutdown_closes_what_subscribers_left_open(cluster: Any,
     from airflow_provider.hooks.resources import POD
 
     conn = informer.ConnectionKey("kubernetes_default")
-    informer.subscribe(conn, POD, NS, lambda obj: True, asyncio.Event())
+    informer.subscribe(conn, POD, NS, [ANY], asyncio.Event())
     await wait_for(lambda: informer.stats().open_watches == 1)
     await informer.shutdown()
     await informer.shutdown()  # idempotent
