@@ -9,9 +9,27 @@ from typing import Any
 
 import pytest
 
-from inference_core.paths import shared_dir
-
 REPO = Path(__file__).resolve().parents[1]
+
+
+def shared_dir() -> Path | None:
+    """The shared folder with the CRD schemas, or None when it is not there.
+
+    Looked up in ``$INFSTACK_SHARED_DIR`` first, then beside the checkout (``<repo>/../shared``).
+    """
+    env = os.environ.get("INFSTACK_SHARED_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(REPO.parent / "shared")
+    for candidate in candidates:
+        if (candidate / "schemas").is_dir():
+            return candidate.resolve()
+    return None
+
+
+def schemas_dir() -> Path | None:
+    """``<shared>/schemas`` (real CRD schemas of Knative, LWS, KAI and Istio), or None."""
+    shared = shared_dir()
+    return shared / "schemas" if shared else None
 EXAMPLES = sorted((REPO / "examples").glob("*.yaml"))
 
 

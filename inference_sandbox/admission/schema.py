@@ -29,10 +29,17 @@ _CACHE_LOCK = threading.Lock()
 
 
 def find_schemas_dir() -> Path | None:
-    """``<shared>/schemas`` via :func:`inference_core.paths.schemas_dir`."""
-    from inference_core.paths import schemas_dir
+    """``<shared>/schemas``: ``$INFSTACK_SHARED_DIR/schemas``, else ``../shared/schemas``
+    beside the checkout; None when neither exists."""
+    import os
 
-    return schemas_dir()
+    env = os.environ.get("INFSTACK_SHARED_DIR")
+    candidates = [Path(env)] if env else []
+    candidates.append(Path(__file__).resolve().parents[2].parent / "shared")
+    for candidate in candidates:
+        if (candidate / "schemas").is_dir():
+            return (candidate / "schemas").resolve()
+    return None
 
 
 def _convert(schema: Any) -> Any:
@@ -190,8 +197,12 @@ def _describe(error: jsonschema.ValidationError) -> tuple[str, str]:
 class SchemaRegistry:
     """All CRD schemas of the shared folder, by (group, version, kind)."""
 
-    def __init__(self, schemas: dict[tuple[str, str, str], _LazySchema]) -> None:
+    def __init__(self, schemas: dict[tuple[str, str, str], _LazySchema],
+                 columns: dict[tuple[str, str, str], list[dict[str, Any]]] | None = None,
+                 ) -> None:
         self.schemas = schemas
+        #: ``additionalPrinterColumns`` by (group, version, kind), for server-side tables.
+        self.columns = columns or {}
 
     @classmethod
     def load(cls, directory: Path) -> SchemaRegistry:
@@ -203,6 +214,7 @@ class SchemaRegistry:
                 return cached
             loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
             schemas: dict[tuple[str, str, str], _LazySchema] = {}
+            columns: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
             for path in sorted(directory.rglob("*.yaml")):
                 with path.open(encoding="utf-8") as handle:
                     for doc in yaml.load_all(handle, Loader=loader):
@@ -215,12 +227,19 @@ class SchemaRegistry:
                             if raw is None:
                                 continue
                             key = (spec["group"], version["name"], spec["names"]["kind"])
+                            columns[key] = list(version.get("additionalPrinterColumns") or
+                                                spec.get("additionalPrinterColumns") or [])
                             schemas[key] = _LazySchema(spec["names"]["kind"], spec["group"],
                                                        version["name"], raw)
-            registry = cls(schemas)
+            registry = cls(schemas, columns)
             _CACHE[directory] = registry
             log.debug("loaded %d CRD schema versions from %s", len(schemas), directory)
             return registry
+
+    def raw_schema(self, rt: ResourceType, version: str) -> dict[str, Any] | None:
+        """The ``openAPIV3Schema`` of ``rt`` at ``version`` as written in the CRD."""
+        lazy = self.schemas.get((rt.group, version, rt.kind))
+        return lazy.raw if lazy is not None else None
 
     def for_type(self, rt: ResourceType, version: str) -> CrdSchema | None:
         """The schema of ``rt`` at ``version``, or None when not in the folder."""
@@ -235,6 +254,7 @@ class _LazySchema:
 
     def __init__(self, kind: str, group: str, version: str, raw: dict[str, Any]) -> None:
         self._args = (kind, group, version, raw)
+        self.raw = raw
         self._compiled: CrdSchema | None = None
         self._lock = threading.Lock()
 
