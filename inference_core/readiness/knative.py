@@ -40,9 +40,10 @@ from inference_core.readiness.accessors import (
 from inference_core.readiness.findings import Finding
 from inference_core.readiness.generation import GENERATION_BEHIND, generation_lag
 from inference_core.readiness.model import Readiness, State, TrafficTarget
+from inference_core.rollout.constants import KNATIVE_REVISION_LABEL, KNATIVE_SERVICE_LABEL
 
-REVISION_LABEL = "serving.knative.dev/revision"
-SERVICE_LABEL = "serving.knative.dev/service"
+REVISION_LABEL = KNATIVE_REVISION_LABEL
+SERVICE_LABEL = KNATIVE_SERVICE_LABEL
 
 GENERIC_REASONS = frozenset({"ProgressDeadlineExceeded", "RevisionFailed", "Deploying"})
 """Revision reasons that a pod-level reason (``ImagePullBackOff`` ...) explains better."""

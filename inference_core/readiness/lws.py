@@ -42,8 +42,9 @@ from inference_core.readiness.accessors import (
 )
 from inference_core.readiness.generation import GENERATION_BEHIND, generation_lag
 from inference_core.readiness.model import Readiness, State
+from inference_core.rollout.constants import LWS_NAME_LABEL
 
-NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
+NAME_LABEL = LWS_NAME_LABEL
 HASH_LABEL = "leaderworkerset.sigs.k8s.io/template-revision-hash"
 GROUP_INDEX_LABEL = "leaderworkerset.sigs.k8s.io/group-index"
 

@@ -9,6 +9,7 @@ from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
 from inference_core.render.meta import REDACTED_ANNOTATION, base_metadata
 from inference_core.render.refusals import refuse
+from inference_core.rollout.constants import token_secret_name
 from inference_core.spec.common import Access, AccessMode, DataSource, ModelSource, ToolType
 from inference_core.spec.loader import AnySpec
 from inference_core.spec.quantities import format_memory
@@ -19,7 +20,7 @@ REDACTED = "<redacted>"
 
 def hf_token_secret_name(workload: str) -> str:
     """Name of the Secret holding a token given in the spec."""
-    return f"{workload}-hf-token"
+    return token_secret_name(workload)
 
 
 def token_secret(spec: AnySpec, profile: ClusterProfile, model: ModelSource | None,

@@ -12,15 +12,16 @@ from typing import Any
 from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
 from inference_core.render.refusals import refuse
+from inference_core.rollout import constants
+from inference_core.rollout.constants import AUTO_DELETE_ANNOTATION as AUTO_DELETE_ANNOTATION
+from inference_core.rollout.constants import KIND_LABEL as KIND_LABEL
+from inference_core.rollout.constants import REDACTED_ANNOTATION as REDACTED_ANNOTATION
+from inference_core.rollout.constants import WORKLOAD_LABEL as WORKLOAD_LABEL
 from inference_core.spec.common import Preemptibility, Priority
 from inference_core.spec.loader import AnySpec
 
-MANAGED_BY = "app.kubernetes.io/managed-by"
-MANAGER = "inference-stacks"
-WORKLOAD_LABEL = "inference-stacks.io/workload"
-KIND_LABEL = "inference-stacks.io/kind"
-AUTO_DELETE_ANNOTATION = "inference-stacks.io/auto-delete-after"
-REDACTED_ANNOTATION = "inference-stacks.io/redacted"
+MANAGED_BY = constants.MANAGED_BY_LABEL
+MANAGER = constants.MANAGED_BY_VALUE
 PREEMPTIBILITY_LABEL = "kai.scheduler/preemptibility"
 PRIORITY_LABEL = "priorityClassName"
 # Grace added to the initialization timeout for Pulumi's await, so Knative's own progress
@@ -36,7 +37,7 @@ DEFAULT_INIT_TIMEOUT = {
 
 def workload_selector(name: str) -> str:
     """Label selector matching every object rendered for the workload ``name``."""
-    return f"{MANAGED_BY}={MANAGER},{WORKLOAD_LABEL}={name}"
+    return constants.workload_selector(name)
 
 
 def object_labels(spec: AnySpec) -> dict[str, str]:
