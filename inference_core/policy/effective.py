@@ -247,15 +247,38 @@ def _resolve_file(path: Path, profile: ClusterProfile, library: Library) -> list
         except SpecError as err:
             raise SpecError([_asset_hint(i) for i in err.issues]) from None
         return [_from_plain(spec, str(path), index) for index, spec in located]
-    docs = read_yaml_documents(path)
+    docs = read_yaml_documents(path, positions=True)
     if not docs:
         raise SpecError([FieldIssue("(file)", "holds no document", source=str(path),
                                     allowed="one or more inference specs")])
-    results = [resolve(d, profile, library, document=i, source=str(path)) for i, d in docs]
-    issues = [i for r in results for i in r.issues]
+    results: list[Effective] = []
+    issues: list[FieldIssue] = []
+    for index, data, marks in docs:
+        result = resolve(data, profile, library, document=index, source=str(path))
+        results.append(result)
+        issues.extend(_positioned(i, result.merged, marks) for i in result.issues)
     if issues:
         raise SpecError(issues)
     return results
+
+
+def _positioned(issue: FieldIssue, merged: Merged,
+                marks: Mapping[str, tuple[int, int]] | None) -> FieldIssue:
+    """The issue with the line and column of its field when the spec file wrote it (or of
+    the nearest written parent when the spec set the value)."""
+    if marks is None or issue.line is not None or issue.path.startswith("("):
+        return issue
+    path = issue.path
+    written = path in marks
+    if not written and merged.source_of(path) not in (SPEC, None):
+        return issue
+    while path and path not in marks:
+        cut = max(path.rfind("."), path.rfind("["))
+        path = path[:cut] if cut > 0 else ""
+    if not path:
+        return issue
+    line, column = marks[path]
+    return dataclasses.replace(issue, line=line, column=column)
 
 
 def _asset_hint(issue: FieldIssue) -> FieldIssue:

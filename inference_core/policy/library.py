@@ -112,26 +112,62 @@ def load_library(*groups: Iterable[PathLike] | None) -> Library:
     return library
 
 
-def read_yaml_documents(path: Path) -> list[tuple[int, Any]]:
+def read_yaml_documents(path: Path, *, positions: bool = False) -> list[Any]:
     """(index, value) of each non-empty document of a YAML file, read with the spec loader's
-    reader (size, depth and alias limits, duplicate keys refused). Raises ``SpecError``."""
+    reader (size, depth and alias limits, duplicate keys refused); with ``positions``,
+    (index, value, field positions). Raises ``SpecError``."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as err:
         reason = err.strerror if isinstance(err, OSError) else "it is not UTF-8 text"
         raise SpecError([FieldIssue("(file)", f"cannot be read: {reason}",
                                     source=str(path))]) from None
+    if positions:
+        return read_yaml_positions(text, source=str(path))
     return read_yaml_text(text, source=str(path))
 
 
 def read_yaml_text(text: str, *, source: str) -> list[tuple[int, Any]]:
     """(index, value) of each non-empty document of YAML text (see ``read_yaml_documents``)."""
+    return [(index, data) for index, data, _ in read_yaml_positions(text, source=source)]
+
+
+def read_yaml_positions(text: str, *, source: str
+                        ) -> list[tuple[int, Any, dict[str, tuple[int, int]] | None]]:
+    """(index, value, lazy field positions) of each non-empty document of YAML text; the
+    positions (path -> line, column) are computed by calling the third item."""
     try:
-        from inference_core.spec.yamlio import iter_documents
+        from inference_core.spec.yamlio import iter_documents, positions
     except ImportError:  # pragma: no cover - older spec package without the safe reader
-        return _plain_documents(text, source)
-    return [(d.index, d.data) for d in iter_documents(text, source=source)
-            if d.data is not None]
+        return [(i, d, None) for i, d in _plain_documents(text, source)]
+    return [(d.index, d.data, _Positions(d.node, positions))
+            for d in iter_documents(text, source=source) if d.data is not None]
+
+
+class _Positions(dict[str, tuple[int, int]]):
+    """Field positions of a document, computed on first use (only documents with problems
+    need them)."""
+
+    def __init__(self, node: Any, compute: Any) -> None:
+        super().__init__()
+        self._node = node
+        self._compute = compute
+        self._done = False
+
+    def __missing__(self, key: str) -> tuple[int, int]:
+        self._fill()
+        if dict.__contains__(self, key):
+            return dict.__getitem__(self, key)
+        raise KeyError(key)
+
+    def __contains__(self, key: object) -> bool:
+        self._fill()
+        return dict.__contains__(self, key)
+
+    def _fill(self) -> None:
+        if not self._done:
+            self._done = True
+            self.update(self._compute(self._node))
 
 
 def _plain_documents(text: str, source: str) -> list[tuple[int, Any]]:

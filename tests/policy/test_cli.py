@@ -62,12 +62,13 @@ def test_policy_violations_exit_1_naming_policy_rule_file_and_document(write: Wr
     result = runner.invoke(_app(), ["validate", *ARGS, str(spec)])
     assert result.exit_code == 1
     team = EX / "policies/team-a.yaml"
-    assert (f"{spec}#1: spec.compute.gpuDevices: policy team-a-inference: must be <= 2 (got 4)."
-            f" Hint: rule spec.compute.gpuDevices max in {team}#0") in result.stderr
-    assert f"{spec}#1: spec.preemptibility: policy team-a-inference: cannot be edited" in \
-        result.stderr
-    assert f"{spec}#1: spec.replicas.max: policy team-a-inference: must be <= 4 (got 9)" in \
-        result.stderr
+    assert (f"{spec}#1 (line 11, column 13): spec.compute.gpuDevices: policy "
+            "team-a-inference: must be <= 2 (got 4). Hint: rule spec.compute.gpuDevices max in "
+            f"{team}#0") in result.stderr
+    assert (f"{spec}#1 (line 12, column 3): spec.preemptibility: policy team-a-inference: "
+            "cannot be edited") in result.stderr
+    assert (f"{spec}#1 (line 13, column 22): spec.replicas.max: policy team-a-inference: must "
+            "be <= 4 (got 9)") in result.stderr
     assert f"{spec}#0" not in result.stderr
     assert result.stdout == ""  # nothing rendered, nothing applied
     rendered = runner.invoke(_app(), ["render", *ARGS, str(spec)])

@@ -39,13 +39,15 @@ def test_all_problems_of_all_documents_at_once(write: Write) -> None:
     with pytest.raises(SpecError) as err:
         load_effective_specs(specs, "kai", [p])
     lines = messages(err.value)
-    assert f"{specs}#0: spec.replicas.min: is greater than max (got 3; allowed: 0..1)" in lines
-    assert (f"{specs}#0: spec.compute.gpuDevices: policy team-a-inference: must be <= 2 "
-            f"(got 4). Hint: rule spec.compute.gpuDevices max in {p}#0") in lines
-    assert any(line.startswith(f"{specs}#0: spec.scheduling.nodeType: policy "
-                               "team-a-inference: is required") for line in lines)
-    assert any(line.startswith(f"{specs}#1: spec.model.token: policy team-a-inference: "
-                               "cannot be edited (got '<hidden>'") for line in lines)
+    assert (f"{specs}#0 (line 6, column 14): spec.replicas.min: is greater than max (got 3; "
+            "allowed: 0..1)") in lines
+    assert (f"{specs}#0 (line 5, column 13): spec.compute.gpuDevices: policy team-a-inference: "
+            f"must be <= 2 (got 4). Hint: rule spec.compute.gpuDevices max in {p}#0") in lines
+    assert any(line.startswith(f"{specs}#0 (line 3, column 1): spec.scheduling.nodeType: "
+                               "policy team-a-inference: is required") for line in lines)
+    assert any(line.startswith(f"{specs}#1 (line 11, column 41): spec.model.token: policy "
+                               "team-a-inference: cannot be edited (got '<hidden>'")
+               for line in lines)
     assert not any("#2" in line for line in lines)  # team-b is out of the policy's scope
     assert "hf_secretsecretsecret" not in str(err.value)
 
