@@ -63,6 +63,7 @@ class Effective:
     issues: list[FieldIssue] = field(default_factory=list)
     document: int | None = None
     source: str | None = None
+    profile: ClusterProfile | None = None
 
     def source_of(self, path: str) -> str:
         """Where the value at ``path`` came from: ``spec``, ``asset KIND/NAME``, ``policy NAME
@@ -206,7 +207,9 @@ def resolve(data: Mapping[str, Any] | BaseModel, profile: ClusterProfile, librar
     if not isinstance(raw, dict) or raw.get("kind") not in KINDS or not isinstance(
             (raw.get("metadata") or {}).get("project") if isinstance(raw.get("metadata"),
                                                                      dict) else None, str):
-        return _plain(raw, here)
+        plain = _plain(raw, here)
+        plain.profile = profile
+        return plain
     raw = camel_keys(raw)
     kind = str(raw["kind"])
     project = str(raw["metadata"]["project"])
@@ -237,7 +240,8 @@ def resolve(data: Mapping[str, Any] | BaseModel, profile: ClusterProfile, librar
         issues.extend(_attribute(i, merged) for i in err.issues)
     values = spec.model_dump(by_alias=True, mode="json") if spec is not None else merged.data
     issues.extend(here.at(enforce.check_rules(values, policies, kind)))
-    return Effective(spec if not issues else None, merged, policies, issues, document, source)
+    return Effective(spec if not issues else None, merged, policies, issues, document, source,
+                     profile)
 
 
 def _resolve_file(path: Path, profile: ClusterProfile, library: Library) -> list[Effective]:
@@ -246,7 +250,7 @@ def _resolve_file(path: Path, profile: ClusterProfile, library: Library) -> list
             located = _load_located(path)
         except SpecError as err:
             raise SpecError([_asset_hint(i) for i in err.issues]) from None
-        return [_from_plain(spec, str(path), index) for index, spec in located]
+        return [_from_plain(spec, str(path), index, profile) for index, spec in located]
     docs = read_yaml_documents(path, positions=True)
     if not docs:
         raise SpecError([FieldIssue("(file)", "holds no document", source=str(path),
@@ -297,10 +301,11 @@ def _load_located(path: Path) -> list[tuple[int, AnySpec]]:
     return load_located(path)
 
 
-def _from_plain(spec: AnySpec, source: str | None, document: int | None) -> Effective:
+def _from_plain(spec: AnySpec, source: str | None, document: int | None,
+                profile: ClusterProfile | None = None) -> Effective:
     merged = Merged()
     merged.add(spec.model_dump(by_alias=True, exclude_unset=True, mode="json"), SPEC)
-    return Effective(spec, merged, [], [], document, source)
+    return Effective(spec, merged, [], [], document, source, profile)
 
 
 def _plain(raw: Any, here: _Locator) -> Effective:

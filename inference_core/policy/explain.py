@@ -17,11 +17,44 @@ _PLAIN_KEY = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 
 
 def effective_document(result: Effective) -> dict[str, Any]:
-    """The full effective document (defaults included, empty values left out)."""
+    """The full effective document (defaults included, empty values left out), with the
+    values rendering takes from the cluster profile filled in (see ``profile_values``)."""
     if result.spec is None:
         return {}
     data: dict[str, Any] = result.spec.model_dump(by_alias=True, mode="json", exclude_none=True)
+    for path, (value, _) in profile_values(result).items():
+        target = data
+        keys = path.split(".")
+        for key in keys[:-1]:
+            target = target.setdefault(key, {})
+        target[keys[-1]] = value
     return data
+
+
+def profile_values(result: Effective) -> dict[str, tuple[Any, str]]:
+    """Values the spec leaves empty that rendering takes from the cluster profile (the vLLM
+    image), as path -> (value, source)."""
+    spec = result.spec
+    profile = result.profile
+    if spec is None or profile is None:
+        return {}
+    label = f"profile {profile.name}"
+    out: dict[str, tuple[Any, str]] = {}
+    if spec.kind == "HuggingFaceInference" and spec.spec.vllm.image is None:
+        out["spec.vllm.image"] = (profile.vllm_image, label)
+    elif spec.kind == "DistributedInference":
+        image = spec.spec.vllm.image
+        for role in ("leader", "workers"):
+            if getattr(spec.spec, role).image is None:
+                out[f"spec.{role}.image"] = (
+                    (image, result.source_of("spec.vllm.image")) if image else
+                    (profile.vllm_image, label))
+    return out
+
+
+def _source(result: Effective, path: str) -> str:
+    found = profile_values(result).get(path)
+    return found[1] if found else result.source_of(path)
 
 
 def rows(result: Effective) -> list[tuple[str, Any, str]]:
@@ -95,9 +128,9 @@ def _walk(value: Any, path: str, result: Effective, out: list[tuple[str, Any, st
             _walk(item, child(path, i), result, out)
     elif isinstance(value, dict) and value:
         for key, item in value.items():
-            out.append((f"{path}.{key}", item, result.source_of(f"{path}.{key}")))
+            out.append((f"{path}.{key}", item, _source(result, f"{path}.{key}")))
     else:
-        out.append((path, value, result.source_of(path)))
+        out.append((path, value, _source(result, path)))
 
 
 def _emit(value: dict[str, Any], path: str, indent: int, lines: list[str],
@@ -117,7 +150,7 @@ def _emit(value: dict[str, Any], path: str, indent: int, lines: list[str],
                 sub[0] = f"{pad}- {sub[0][indent + 2:]}"
                 lines.extend(sub)
         else:
-            lines.append(f"{pad}{name}: {json.dumps(item)}  # {result.source_of(here)}")
+            lines.append(f"{pad}{name}: {json.dumps(item)}  # {_source(result, here)}")
 
 
 def _scalar(value: Any) -> str:
