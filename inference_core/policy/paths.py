@@ -135,7 +135,12 @@ def exists_in_any_kind(path: str) -> bool:
 
 def parser_for(kind: str, parts: list[str | int]) -> Callable[[Any], Any] | None:
     """The unit parser of a quantity field (memory, CPU, duration), else None."""
-    _, annotation = field_annotation(kind, parts)
+    return _parser_for(kind, tuple(WILDCARD if isinstance(p, int) else p for p in parts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parser_for(kind: str, parts: tuple[str, ...]) -> Callable[[Any], Any] | None:
+    _, annotation = _field_annotation(kind, parts)
     found: list[Callable[[Any], Any]] = []
     _collect_parsers(annotation, found, depth=0)
     return found[0] if found else None
