@@ -193,6 +193,17 @@ def _add_explain_command() -> None:
 _add_explain_command()
 
 
+def _add_promotion_commands() -> None:
+    """smoke, canary (smoke_cmd.py, canary_cmd.py)."""
+    from inference_core.cli import canary_cmd, smoke_cmd
+
+    smoke_cmd.register(app)
+    canary_cmd.register(app)
+
+
+_add_promotion_commands()
+
+
 def main() -> None:
     """Entry point for ``python -m inference_core.cli``."""
     app()

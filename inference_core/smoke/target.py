@@ -39,3 +39,27 @@ def smoke_url(live: Mapping[str, Any], tag: str | None = "candidate",
     raise DeployError(f"has no routed traffic entry tagged {tag!r} (tags: "
                       f"{', '.join(tags) or 'none'}); deploy the candidate with a tag, or "
                       "smoke-test the Service URL (no tag)", ref=ref)
+
+
+def served_model(live: Mapping[str, Any]) -> str | None:
+    """The model name a vLLM workload serves (``--served-model-name``, else the model id
+    after ``vllm serve``); None for other workloads."""
+    spec = live.get("spec") or {}
+    if live.get("kind") == "LeaderWorkerSet":
+        lwt = spec.get("leaderWorkerTemplate") or {}
+        pod = (lwt.get("leaderTemplate") or lwt.get("workerTemplate") or {}).get("spec") or {}
+    else:
+        pod = (spec.get("template") or {}).get("spec") or {}
+    for container in pod.get("containers") or []:
+        words = [str(w) for w in [*(container.get("command") or []),
+                                  *(container.get("args") or [])]]
+        if words[:2] == ["sh", "-c"] and len(words) > 2:
+            words = words[2].split()
+        for i in range(len(words) - 1):
+            if words[i] == "vllm" and words[i + 1] == "serve":
+                args = words[i + 2:]
+                for j, arg in enumerate(args[:-1]):
+                    if arg == "--served-model-name":
+                        return args[j + 1]
+                return args[0] if args and not args[0].startswith("-") else None
+    return None
