@@ -32,7 +32,8 @@ from inference_core.render.meta import (
     WORKLOAD_LABEL,
     workload_selector,
 )
-from inference_core.render.refusals import collecting
+from inference_core.render.refusals import collecting, refuse
+from inference_core.spec import k8s_names
 from inference_core.spec.kinds import CustomInference, DistributedInference, HuggingFaceInference
 from inference_core.spec.loader import AnySpec
 
@@ -80,8 +81,31 @@ def profile_refusals(spec: AnySpec, profile: ClusterProfile | None = None
     return list(refused)
 
 
+def _project_names(spec: AnySpec, profile: ClusterProfile) -> None:
+    """The namespace (and queue label) the profile derives from the project must be valid."""
+    project = spec.metadata.project
+    namespace = profile.namespace_for(project)
+    if k8s_names.dns_label(namespace):
+        room = k8s_names.DNS1123_LABEL_MAX - (len(namespace) - len(project))
+        refuse(ProfileError(
+            "metadata.project", "", "", "",
+            message=f"gives the namespace {namespace!r} ({len(namespace)} characters) through "
+            f"the '{profile.name}' profile's namespaceTemplate "
+            f"{profile.namespace_template!r} (allowed: a DNS label of at most 63 characters). "
+            f"Hint: use a project name of at most {max(room, 0)} characters"))
+    if profile.scheduler.type == "kai":
+        queue = profile.queue_for(project)
+        if k8s_names.label_value(queue):
+            refuse(ProfileError(
+                "metadata.project", "", "", "",
+                message=f"gives the queue label value {queue!r} through the "
+                f"'{profile.name}' profile's queueTemplate (allowed: "
+                f"{k8s_names.LABEL_VALUE_HELP})"))
+
+
 def _render(spec: AnySpec, profile: ClusterProfile,
             include_secret_values: bool) -> list[dict[str, Any]]:
+    _project_names(spec, profile)
     out: list[dict[str, Any]] = []
     if isinstance(spec, CustomInference):
         secret = None

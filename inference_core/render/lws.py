@@ -44,7 +44,7 @@ def _container(doc: DistributedInference, role: Role, profile: ClusterProfile, b
         size = spec.workers.count + 1
         par = vllm.parallelism(spec.vllm, role.compute.gpu_devices, pods=size)
         util = vllm.memory_utilization(spec.vllm, role.compute, profile)
-        args = vllm.serve_args(spec.model, spec.vllm, par, util)
+        args = vllm.serve_args(spec.model, spec.vllm, par, util, port=spec.endpoint.port)
         if spec.multi_node is MultiNode.RAY:
             leader_cmd, worker_cmd = vllm.ray_commands(args, init_timeout(doc))
             container["command"] = leader_cmd if leader else worker_cmd
@@ -57,7 +57,7 @@ def _container(doc: DistributedInference, role: Role, profile: ClusterProfile, b
                                    cache.read_only if cache else False, "spec.modelCache"):
             env.append({"name": "HF_HOME", "value": pod.HF_CACHE_PATH})
         if leader:
-            container.update(vllm.probes(init_timeout(doc)))
+            container.update(vllm.probes(init_timeout(doc), port=spec.endpoint.port))
     else:
         if role.command:
             container["command"] = list(role.command)

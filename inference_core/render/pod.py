@@ -99,6 +99,16 @@ def gpu_annotations(compute: Compute, profile: ClusterProfile, base: str) -> dic
             _require_dynamic(profile, f"{base}.gpuPortion.limit")
             out["gpu-fraction-limit"] = _fraction(compute.gpu_portion.limit)
     elif compute.gpu_memory:
+        device = profile.gpu_memory_per_device
+        for name, amount in (("request", compute.gpu_memory.request),
+                             ("limit", compute.gpu_memory.limit)):
+            if amount is not None and amount > device:
+                refuse(ProfileError(
+                    f"{base}.gpuMemory.{name}", "", "", "",
+                    message=f"is more than one GPU device holds (got {format_memory(amount)}; "
+                    f"allowed: at most {format_memory(device)}, gpuMemoryPerDevice of the "
+                    f"'{profile.name}' profile). Hint: a GPU memory fraction lives on one "
+                    "device; use gpuDevices for more"))
         out["gpu-memory"] = str(math.ceil(compute.gpu_memory.request / 2**20))
         if compute.gpu_memory.limit is not None:
             _require_dynamic(profile, f"{base}.gpuMemory.limit")

@@ -1,17 +1,23 @@
 """vLLM command lines for one pod (Knative) or a group of pods (LeaderWorkerSet).
 
 The command is always explicit (``vllm serve``, or ``sh -c`` for Ray), so the result does not
-depend on the image's entrypoint. The model is the positional argument; vLLM serves on 8000.
+depend on the image's entrypoint. The model is the positional argument; vLLM serves on 8000
+for Knative kinds and on ``spec.endpoint.port`` (default 8000) for a distributed leader, so the
+leader Service, the container port, the probes and ``--port`` always agree.
 Tensor parallel = GPUs per pod, pipeline parallel = pods per group unless the user set them.
 """
 
 from __future__ import annotations
 
+import math
 import shlex
 from dataclasses import dataclass
 
+from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
+from inference_core.render.refusals import refuse
 from inference_core.spec.common import Compute, ModelSource, VllmSettings
+from inference_core.spec.quantities import format_memory
 
 VLLM_PORT = 8000
 RAY_HELPER = "/vllm-workspace/examples/online_serving/multi-node-serving.sh"
@@ -40,22 +46,38 @@ def parallelism(vllm: VllmSettings, gpus_per_pod: int, pods: int) -> Parallelism
 
 
 def memory_utilization(vllm: VllmSettings, compute: Compute, profile: ClusterProfile) -> float:
-    """``--gpu-memory-utilization``: the user's value, capped by a GPU fraction's share."""
+    """``--gpu-memory-utilization``: the user's value, capped by a GPU fraction's share.
+
+    A user value above a ``gpuMemory`` fraction's share of the profile's device memory is
+    refused: GPU sharing does not isolate memory, so vLLM would take other pods' memory.
+    """
+    share = None
+    request = compute.gpu_memory.request if compute.gpu_memory is not None else 0
+    if compute.gpu_memory is not None:
+        share = request / profile.gpu_memory_per_device
     if vllm.gpu_memory_utilization is not None:
+        if share is not None and vllm.gpu_memory_utilization > share + 1e-9:
+            refuse(ProfileError(
+                "spec.vllm.gpuMemoryUtilization", "", "", "",
+                message=f"is above the GPU memory fraction (got "
+                f"{vllm.gpu_memory_utilization:g}; allowed: <= {math.floor(share * 1e4) / 1e4:g}"
+                f", the gpuMemory request {format_memory(request)} of a "
+                f"{format_memory(profile.gpu_memory_per_device)} device in the "
+                f"'{profile.name}' profile). Hint: GPU sharing does not isolate memory; vLLM "
+                "must stay within its share"))
         return vllm.gpu_memory_utilization
     default = profile.vllm_default_gpu_memory_utilization
     if compute.gpu_portion is not None:
         return min(default, compute.gpu_portion.request / 100)
-    if compute.gpu_memory is not None:
-        share = compute.gpu_memory.request / profile.gpu_memory_per_device
+    if share is not None:
         return min(default, round(share, 4))
     return default
 
 
 def serve_args(model: ModelSource, vllm: VllmSettings, par: Parallelism,
-               utilization: float) -> list[str]:
+               utilization: float, port: int = VLLM_PORT) -> list[str]:
     """``vllm serve`` arguments (model first), without multi-node flags."""
-    args = [model.id, "--port", str(VLLM_PORT)]
+    args = [model.id, "--port", str(port)]
     if model.revision:
         args += ["--revision", model.revision]
     if model.served_model_name:
@@ -98,14 +120,14 @@ def native_args(args: list[str], *, headless: bool) -> list[str]:
     return [*multi, "--headless"] if headless else multi
 
 
-def probes(init_timeout: int) -> dict[str, dict[str, object]]:
+def probes(init_timeout: int, port: int = VLLM_PORT) -> dict[str, dict[str, object]]:
     """Startup probe on /health sized by the initialization timeout; readiness on /v1/models
     (the model is loaded and listed, i.e. the server can serve)."""
     period = 10
     return {
-        "startupProbe": {"httpGet": {"path": "/health", "port": VLLM_PORT},
+        "startupProbe": {"httpGet": {"path": "/health", "port": port},
                          "periodSeconds": period,
                          "failureThreshold": max(1, -(-init_timeout // period))},
-        "readinessProbe": {"httpGet": {"path": "/v1/models", "port": VLLM_PORT},
+        "readinessProbe": {"httpGet": {"path": "/v1/models", "port": port},
                            "periodSeconds": period, "failureThreshold": 3},
     }

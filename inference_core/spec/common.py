@@ -8,9 +8,9 @@ the user documentation: they appear in ``infstack schema`` and editor completion
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import BeforeValidator, Field, SecretStr
 
 from inference_core.spec.base import SpecModel
 from inference_core.spec.quantities import Cpu, Duration, Memory
@@ -20,6 +20,7 @@ ENV_NAME = r"^[-._a-zA-Z][-._a-zA-Z0-9]*$"
 LABEL_KEY = (r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
              r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$")
 LABEL_VALUE = r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+LABEL_VALUE_OR_EMPTY = r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$"
 
 
 class Priority(StrEnum):
@@ -48,11 +49,12 @@ class Metadata(SpecModel):
     ``-private`` service suffixes) and 45 for distributed (room for StatefulSet hashes)."""
     project: str = Field(min_length=1, max_length=63, pattern=DNS1123_LABEL)
     """Project: gives the namespace and the scheduler queue (see the cluster profile)."""
-    labels: dict[Annotated[str, Field(pattern=LABEL_KEY)], Annotated[str, Field(max_length=63)]] = (
-        Field(default_factory=dict))
-    """Kubernetes labels put on every object and on the pods."""
+    labels: dict[str, str] = Field(default_factory=dict)
+    """Kubernetes labels put on every object and on the pods (keys ``[prefix/]name``, values at
+    most 63 characters; checked as the API server does)."""
     annotations: dict[str, str] = Field(default_factory=dict)
-    """Kubernetes annotations put on the serving object."""
+    """Kubernetes annotations put on the serving object (keys ``[prefix/]name``; keys and
+    values together at most 256 KiB, with room left for the annotations we add)."""
 
 
 class PullPolicy(StrEnum):
@@ -206,13 +208,18 @@ class MemoryResources(SpecModel):
     """Maximum memory; ``auto`` (or empty) means no limit."""
 
 
-class ExtendedResource(SpecModel):
-    """A Kubernetes extended resource, e.g. ``rdma/ib: 1``."""
+def _quantity_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
-    name: str = Field(pattern=r"^([a-z0-9.-]+/)?[a-z0-9A-Z._-]+$")
-    """Resource name."""
-    quantity: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?([a-zA-Z]{0,2})$")
-    """Quantity, as a Kubernetes quantity string."""
+
+class ExtendedResource(SpecModel):
+    """A Kubernetes extended resource, e.g. ``example.com/rdma-ib: 1``."""
+
+    name: str = Field(min_length=1, max_length=253)
+    """Resource name, domain-qualified (``example.com/foo``), outside ``kubernetes.io``."""
+    quantity: Annotated[str, BeforeValidator(_quantity_text)] = Field(min_length=1,
+                                                                      max_length=64)
+    """A whole number (Kubernetes refuses fractions of extended resources), e.g. ``1``, ``2``."""
 
 
 class Compute(SpecModel):
@@ -287,7 +294,7 @@ class Toleration(SpecModel):
     """Taint key."""
     operator: TolerationOperator = TolerationOperator.EQUAL
     """Exists or Equal."""
-    value: str | None = None
+    value: str | None = Field(default=None, pattern=LABEL_VALUE_OR_EMPTY, max_length=63)
     """Taint value (Equal only)."""
     effect: TolerationEffect = TolerationEffect.ANY
     """NoExecute, NoSchedule, PreferNoSchedule or Any."""
@@ -296,10 +303,10 @@ class Toleration(SpecModel):
 class Scheduling(SpecModel):
     """Where pods may run."""
 
-    node_pools: list[Annotated[str, Field(pattern=LABEL_VALUE)]] = Field(
+    node_pools: list[Annotated[str, Field(pattern=LABEL_VALUE, max_length=63)]] = Field(
         default_factory=list)
     """Node pools in order of preference; the scheduler tries the first one first."""
-    node_type: str | None = Field(default=None, pattern=LABEL_VALUE)
+    node_type: str | None = Field(default=None, pattern=LABEL_VALUE, max_length=63)
     """Node type (node affinity): nodes labelled with the profile's node-type key and this value."""
     tolerations: list[Toleration] = Field(default_factory=list)
     """Tolerations for tainted nodes."""

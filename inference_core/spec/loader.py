@@ -18,7 +18,14 @@ from pydantic import BaseModel, ValidationError
 from yaml.nodes import Node
 
 from inference_core.errors import FieldIssue, SpecError
-from inference_core.spec import rules
+from inference_core.spec import k8s_names, rules
+from inference_core.spec.common import (
+    DNS1123_LABEL,
+    ENV_NAME,
+    LABEL_KEY,
+    LABEL_VALUE,
+    LABEL_VALUE_OR_EMPTY,
+)
 from inference_core.spec.kinds import (
     API_VERSION,
     KINDS,
@@ -184,6 +191,15 @@ def _validate_types(data: Any, document: int | None, source: str | None) -> AnyS
 _INTERNAL_LOC = re.compile(r"[\[\](){}']|^(int|str|float|bool|none|dict|list|tuple)$")
 
 
+_PATTERN_HINTS = {
+    DNS1123_LABEL: "lowercase letters, digits and '-', starting and ending with a letter or digit",
+    ENV_NAME: k8s_names.ENV_NAME_HELP,
+    LABEL_VALUE: k8s_names.LABEL_VALUE_HELP,
+    LABEL_VALUE_OR_EMPTY: k8s_names.LABEL_VALUE_HELP,
+    LABEL_KEY: k8s_names.QUALIFIED_NAME_HELP,
+}
+
+
 def _merge_alternatives(issues: list[FieldIssue]) -> list[FieldIssue]:
     """One issue per field: a value that matches none of a union's members is one mistake.
 
@@ -239,8 +255,7 @@ def _from_pydantic(error: Any, model: type[BaseModel], data: Any, document: int 
     elif kind == "string_pattern_mismatch":
         allowed = f"text matching {ctx.get('pattern')}"
         message = "has an invalid format"
-        if loc and loc[-1] == "name":
-            hint = "lowercase letters, digits and '-', starting and ending with a letter or digit"
+        hint = _PATTERN_HINTS.get(str(ctx.get("pattern")))
     elif kind == "value_error":
         message = str(ctx.get("error", message))
     elif kind in ("string_too_long", "too_long"):

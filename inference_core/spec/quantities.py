@@ -1,27 +1,27 @@
 """Parsing and formatting of the units users write in specs.
 
-Memory accepts the Run:ai form units (``MB``/``GB``, decimal) and Kubernetes suffixes
-(``M``/``G``/``T`` decimal, ``Mi``/``Gi``/``Ti`` binary); it is stored as bytes.
-CPU accepts cores (``2``, ``0.5``) or millicores (``500m``); it is stored as millicores.
+Quantities follow Kubernetes' own parser (``kubernetes.utils.parse_quantity``): ``1G`` is
+10^9, ``1Gi`` 2^30, ``500m`` 0.5. Memory also accepts the Run:ai form units (``MB``/``GB``,
+decimal, as ``M``/``G``); it is stored as whole bytes (``16m``, milli-bytes, is refused as a
+typo). CPU accepts cores (``2``, ``0.5``) or millicores (``500m``); it is stored as millicores.
 Durations accept ``30s``, ``5m``, ``1h30m`` or plain seconds; they are stored as seconds.
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import re
-from decimal import Decimal, InvalidOperation
+import sys
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
-_MEM_UNITS: dict[str, int] = {
-    "": 1, "B": 1,
-    "K": 10**3, "KB": 10**3, "M": 10**6, "MB": 10**6, "G": 10**9, "GB": 10**9,
-    "T": 10**12, "TB": 10**12,
-    "KI": 2**10, "KIB": 2**10, "MI": 2**20, "MIB": 2**20, "GI": 2**30, "GIB": 2**30,
-    "TI": 2**40, "TIB": 2**40,
-}
-_MEM_RE = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
+# The Run:ai form writes decimal sizes as MB/GB; Kubernetes writes M/G (and Mi/Gi binary).
+_FORM_UNITS = re.compile(r"^([0-9.]+)\s*([kmgtpe])(i?)b$", re.IGNORECASE)
 _DUR_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 
 MEMORY_HELP = "a size such as 512MB, 16GB, 8Gi or a number of bytes"
@@ -29,23 +29,62 @@ CPU_HELP = "cores (2, 0.5) or millicores (500m)"
 DURATION_HELP = "a duration such as 30s, 5m, 1h30m or a number of seconds"
 
 
+@functools.cache
+def _kubernetes_parse_quantity() -> Callable[[Any], Decimal]:
+    """``kubernetes.utils.parse_quantity`` (Kubernetes quantity semantics: ``1G`` = 10^9,
+    ``1Gi`` = 2^30, ``500m`` = 0.5, exponents).
+
+    The ``kubernetes`` package's ``__init__`` imports the whole API client (over a second);
+    its quantity module is self-contained, so it is loaded from its file unless the package
+    is already imported.
+    """
+    loaded = sys.modules.get("kubernetes.utils.quantity")
+    if loaded is None:
+        package = importlib.util.find_spec("kubernetes")
+        if package is None or not package.submodule_search_locations:
+            raise ModuleNotFoundError("kubernetes")  # pragma: no cover - a declared dependency
+        path = Path(next(iter(package.submodule_search_locations))) / "utils" / "quantity.py"
+        spec = importlib.util.spec_from_file_location("_inference_core_k8s_quantity", path)
+        assert spec is not None and spec.loader is not None
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+    parse: Callable[[Any], Decimal] = loaded.parse_quantity
+    return parse
+
+
+def parse_quantity(value: str | int) -> Decimal:
+    """A Kubernetes quantity (``1G``, ``1Gi``, ``500m``, ``2``); ValueError when malformed."""
+    text = str(value).strip()
+    if not text or len(text) > 64:
+        raise ValueError("is not a Kubernetes quantity")
+    try:
+        amount = _kubernetes_parse_quantity()(text)
+    except ValueError:
+        raise ValueError("is not a Kubernetes quantity") from None
+    if not amount.is_finite():
+        raise ValueError("is not a Kubernetes quantity")
+    return amount
+
+
 def parse_memory(value: Any) -> int:
-    """Bytes from ``16GB``/``8Gi``/``512MB``/int. Raises ValueError with the allowed forms."""
-    if isinstance(value, bool):
+    """Bytes from ``16GB``/``8Gi``/``512MB``/``1G``/int (Kubernetes quantity semantics, plus the
+    Run:ai form's ``MB``/``GB``). Raises ValueError with the allowed forms."""
+    if isinstance(value, bool) or not isinstance(value, int | str):
         raise ValueError(f"expected {MEMORY_HELP}")
-    if isinstance(value, int):
-        if value <= 0:
-            raise ValueError("must be greater than 0")
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected {MEMORY_HELP}")
-    match = _MEM_RE.match(value)
-    unit = match.group(2).upper() if match else None
-    if not match or unit not in _MEM_UNITS:
-        raise ValueError(f"expected {MEMORY_HELP}")
-    amount = Decimal(match.group(1)) * _MEM_UNITS[unit]
+    text = str(value).strip()
+    form = _FORM_UNITS.match(text)
+    if form:
+        unit, binary = form.group(2).upper(), form.group(3).lower()
+        unit = "k" if unit == "K" and not binary else unit
+        text = f"{form.group(1)}{unit}{binary}"
+    try:
+        amount = parse_quantity(text)
+    except ValueError:
+        raise ValueError(f"expected {MEMORY_HELP}") from None
     if amount <= 0:
         raise ValueError("must be greater than 0")
+    if amount != amount.to_integral_value():
+        raise ValueError(f"is not a whole number of bytes ('m' means milli; {MEMORY_HELP})")
     return int(amount)
 
 
@@ -59,15 +98,13 @@ def format_memory(num_bytes: int) -> str:
 
 
 def parse_cpu(value: Any) -> int:
-    """Millicores from ``2``/``0.5``/``"500m"``. Raises ValueError with the allowed forms."""
-    if isinstance(value, bool):
+    """Millicores from ``2``/``0.5``/``"500m"`` (Kubernetes quantity semantics). Raises
+    ValueError with the allowed forms."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError(f"expected {CPU_HELP}")
     try:
-        if isinstance(value, str) and value.strip().endswith("m"):
-            milli = Decimal(value.strip()[:-1])
-        else:
-            milli = Decimal(str(value).strip()) * 1000
-    except InvalidOperation:
+        milli = parse_quantity(repr(value) if isinstance(value, float) else value) * 1000
+    except ValueError:
         raise ValueError(f"expected {CPU_HELP}") from None
     if milli <= 0 or milli != milli.to_integral_value():
         raise ValueError(f"must be a positive whole number of millicores ({CPU_HELP})")

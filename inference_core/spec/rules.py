@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from inference_core.errors import FieldIssue
+from inference_core.spec import rules_k8s
 from inference_core.spec.common import (
     Access,
     AccessMode,
@@ -25,10 +26,13 @@ from inference_core.spec.common import (
 )
 from inference_core.spec.kinds import (
     CustomInference,
+    CustomSpec,
     DistributedInference,
+    DistributedSpec,
     HuggingFaceInference,
     Role,
 )
+from inference_core.spec.secrets import credential_kind
 
 KNATIVE_NAME_MAX = 49
 DISTRIBUTED_NAME_MAX = 45
@@ -39,25 +43,6 @@ INIT_TIMEOUT_RANGE = (5, 3600)
 REQUEST_TIMEOUT_RANGE = (5, 600)
 NODE_PORT_RANGE = (30000, 32767)
 VLLM_PORT = 8000
-# vLLM flags the renderer owns; users set them through dedicated fields instead.
-MANAGED_VLLM_FLAGS = {
-    "--port": "the endpoint (vLLM always serves on 8000)",
-    "--host": "the endpoint",
-    "--model": "spec.model.id",
-    "--revision": "spec.model.revision",
-    "--served-model-name": "spec.model.servedModelName",
-    "--tensor-parallel-size": "spec.vllm.tensorParallelSize",
-    "-tp": "spec.vllm.tensorParallelSize",
-    "--pipeline-parallel-size": "spec.vllm.pipelineParallelSize",
-    "-pp": "spec.vllm.pipelineParallelSize",
-    "--max-model-len": "spec.vllm.maxModelLen",
-    "--dtype": "spec.vllm.dtype",
-    "--quantization": "spec.vllm.quantization",
-    "--gpu-memory-utilization": "spec.vllm.gpuMemoryUtilization",
-    "--trust-remote-code": "spec.model.trustRemoteCode",
-    "--api-key": "spec.endpoint.access",
-}
-
 Doc = CustomInference | HuggingFaceInference | DistributedInference
 
 
@@ -69,7 +54,38 @@ def check(doc: Doc) -> list[FieldIssue]:
         issues = list(_huggingface(doc))
     else:
         issues = list(_distributed(doc))
+    issues += rules_k8s.metadata(doc.metadata.labels, doc.metadata.annotations)
+    spec = doc.spec
+    if isinstance(spec, DistributedSpec):
+        storages = [("spec.leader.storage", spec.leader.storage),
+                    ("spec.workers.storage", spec.workers.storage)]
+    else:
+        storages = [("spec.storage", spec.storage)]
+    for base, storage in storages:
+        issues += rules_k8s.volume_names(doc.metadata.name, base, storage)
+    issues += rules_k8s.literal_credentials(_texts(doc))
     return issues
+
+
+def _texts(doc: Doc) -> Iterator[tuple[str, str]]:
+    """Every free text of a document that reaches a manifest, by path."""
+    yield from rules_k8s.map_texts("metadata.labels", doc.metadata.labels)
+    yield from rules_k8s.map_texts("metadata.annotations", doc.metadata.annotations)
+    spec = doc.spec
+    if isinstance(spec, CustomSpec):
+        containers: list[tuple[str, Container | Role]] = [("spec", spec)]
+    elif isinstance(spec, DistributedSpec):
+        containers = [("spec.leader", spec.leader), ("spec.workers", spec.workers)]
+    else:
+        containers = []
+        yield from rules_k8s.env_texts("spec.env", spec.env)
+    for base, c in containers:
+        yield from rules_k8s.env_texts(f"{base}.env", c.env)
+        yield from rules_k8s.list_texts(f"{base}.command", c.command)
+        yield from rules_k8s.list_texts(f"{base}.args", c.args)
+    vllm = getattr(spec, "vllm", None)
+    if vllm is not None:
+        yield from rules_k8s.list_texts("spec.vllm.extraArgs", vllm.extra_args)
 
 
 def _issue(path: str, message: str, value: object = None, allowed: str | None = None,
@@ -92,6 +108,7 @@ def _custom(doc: CustomInference) -> Iterator[FieldIssue]:
                      "Knative adds '-00001' revision and '-private' service suffixes")
     yield from _endpoint(spec.endpoint)
     yield from _tools(doc)
+    yield from rules_k8s.tools(doc.metadata.name, spec.tools)
     yield from _container("spec", spec, knative=True)
     yield from _replicas("spec.replicas", spec.replicas)
     yield from _general(doc)
@@ -219,6 +236,7 @@ def _tools(doc: CustomInference) -> Iterator[FieldIssue]:
 
 
 def _container(base: str, c: Container | Role, *, knative: bool) -> Iterator[FieldIssue]:
+    yield from rules_k8s.env_names(f"{base}.env", c.env)
     yield from _env(f"{base}.env", c.env, knative=knative)
     yield from _security(f"{base}.security", c.security)
     yield from _compute(f"{base}.compute", c.compute)
@@ -240,7 +258,8 @@ def _env(base: str, env: Sequence[EnvVar], *, knative: bool) -> Iterator[FieldIs
         if knative and var.name in KNATIVE_RESERVED_ENV:
             yield _issue(f"{path}.name", "is reserved by Knative", var.name,
                          f"any name except {', '.join(KNATIVE_RESERVED_ENV)}")
-        if var.value is not None and var.name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        if var.value is not None and var.name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN") \
+                and credential_kind(var.value) is None:
             yield _issue(f"{path}.value", "a token must not be a literal value", "<hidden>",
                          "secretKeyRef", "use spec.model.token or spec.model.tokenSecret")
 
@@ -276,6 +295,7 @@ def _compute(base: str, c: Compute) -> Iterator[FieldIssue]:
         if isinstance(res.limit, int) and res.request is not None and res.limit < res.request:
             yield _issue(f"{base}.{field}.limit", "is below the request", res.limit,
                          f">= the request ({res.request})", "or 'auto' for no limit")
+    yield from rules_k8s.extended_resources(base, c)
     names: set[str] = set()
     for i, ext in enumerate(c.extended_resources):
         if ext.name in names:
@@ -384,9 +404,4 @@ def _vllm(v: VllmSettings, compute: Compute, gpus: int, *, pods: int) -> Iterato
         if total % given:
             yield _issue(f"spec.vllm.{field}", "does not divide the GPUs of one replica", given,
                          f"a divisor of {total} ({gpus} GPU(s) x {pods} pod(s))")
-    for j, arg in enumerate(v.extra_args):
-        flag = arg.split("=", 1)[0]
-        if flag in MANAGED_VLLM_FLAGS or flag.replace("_", "-") in MANAGED_VLLM_FLAGS:
-            owner = MANAGED_VLLM_FLAGS.get(flag) or MANAGED_VLLM_FLAGS[flag.replace("_", "-")]
-            yield _issue(f"spec.vllm.extraArgs[{j}]", "is a flag the renderer sets", arg,
-                         "other vLLM flags", f"set {owner} instead")
+    yield from rules_k8s.vllm_extra_args(v.extra_args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,8 @@ def test_bad_spec_reports_each_issue(case: dict[str, Any]) -> None:
             assert issue.hint and expected["hint"] in issue.hint, issue.render()
         assert issue.document == 3 and issue.source == "bad.yaml"
         assert issue.render().startswith(f"bad.yaml#3: {expected['path']}: ")
+    for issue in issues:  # no validator internals in paths
+        assert not re.search(r"function-|literal\[|\[key\]|\bint\b\.", issue.path), issue.path
 
 
 def test_secret_values_never_echoed_in_errors() -> None:
@@ -52,3 +55,15 @@ def test_secret_values_never_echoed_in_errors() -> None:
     with pytest.raises(SpecError) as caught:
         parse_spec(doc)
     assert "hf_topsecret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if "credential" in str(c) or "looks like"
+                                  in str(c["expect"])], ids=lambda c: c["id"])
+def test_credential_cases_never_echo_the_value(case: dict[str, Any]) -> None:
+    doc = deep_merge(CORPUS["bases"][case["base"]], case["patch"])
+    with pytest.raises(SpecError) as caught:
+        parse_spec(doc)
+    secrets = re.findall(r"(?:hf_|nvapi-|ghp_|sk-)[A-Za-z0-9_-]{10,}", str(case["patch"]))
+    assert secrets
+    for secret in secrets:
+        assert secret not in str(caught.value)
