@@ -52,6 +52,9 @@ def serve(config: SandboxConfig, *, stop: threading.Event | None = None,
             previous[sig] = signal.signal(sig, lambda *_: stop.set())
     try:
         with Sandbox(config).running() as sb:
+            # Build the OpenAPI documents now so kubectl's first apply/explain is quick.
+            threading.Thread(target=sb.api.openapi.v2, name="openapi-warmup",
+                             daemon=True).start()
             if on_ready is not None:
                 on_ready(sb)
             while not stop.wait(0.5):

@@ -25,6 +25,8 @@ from inference_sandbox.routing import ResourcePath
 from inference_sandbox.selectors import parse_field_selector, parse_label_selector, query_bool
 from inference_sandbox.store import Store
 
+FIELD_VALIDATION = ("Ignore", "Warn", "Strict")
+
 
 @dataclass
 class Call:
@@ -44,9 +46,25 @@ class Call:
         return self.query.get("dryRun") == "All"
 
     @property
+    def field_validation(self) -> str:
+        """``fieldValidation``: Warn when the client sends none, as the API server does."""
+        value = self.query.get("fieldValidation") or "Warn"
+        if value not in FIELD_VALIDATION:
+            raise bad_request(f"fieldValidation: Invalid value: {value!r}: must be one of "
+                              f"{', '.join(FIELD_VALIDATION)}")
+        return value
+
+    @property
     def strict(self) -> bool:
-        """Unknown fields are rejected unless ``fieldValidation`` is Warn/Ignore."""
-        return self.query.get("fieldValidation", "Strict") not in ("Warn", "Ignore")
+        """Unknown fields are rejected (``fieldValidation=Strict``); server-side apply is
+        always strict about them, whatever the directive."""
+        return self.field_validation == "Strict"
+
+    def visible_warnings(self) -> list[str]:
+        """Warnings for the response; unknown-field ones are dropped under ``Ignore``."""
+        if self.field_validation == "Ignore":
+            return [w for w in self.warnings if not w.startswith("unknown field")]
+        return list(self.warnings)
 
     def manager(self) -> str:
         """``fieldManager`` or the user agent's prefix, like the API server."""
@@ -212,7 +230,7 @@ class ApiHandlers:
                 self._ensure_namespace(call)
                 merged.pop("status", None) if rt.status else None
                 merged, call.warnings = self.admission.admit(rt, rp.version, merged, None,
-                                                             verb="apply", strict=call.strict)
+                                                             verb="apply", strict=True)
                 if call.dry_run:
                     return 201, merged
                 return 201, self._out(call, self.store.create(rt, merged))
@@ -269,7 +287,8 @@ class ApiHandlers:
                     new["metadata"][key] = old["metadata"][key]
         new, call.warnings = self.admission.admit(rt, call.rp.version, new, old,
                                                   verb="apply" if managed else "update",
-                                                  strict=call.strict, subresource=sub)
+                                                  strict=managed or call.strict,
+                                                  subresource=sub)
         if not managed:
             record_update(old, new, manager=call.manager(), api_version=new["apiVersion"],
                           now=self._now(), keyed_lists=not rt.crd, subresource=sub,

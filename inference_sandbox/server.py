@@ -10,14 +10,17 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from inference_sandbox import discovery, routing
+from inference_sandbox import authz, discovery, negotiation, protobuf, routing
 from inference_sandbox.apierrors import ApiError, method_not_allowed
 from inference_sandbox.faults import FaultInjector
 from inference_sandbox.handlers import ApiHandlers, Call
 from inference_sandbox.objects import dig
+from inference_sandbox.openapi import OpenApi
 from inference_sandbox.requestlog import RequestLog, RequestRecord
 from inference_sandbox.resources import ResourceTable
 from inference_sandbox.selectors import query_bool
+from inference_sandbox.tables import TablePrinter
+from inference_sandbox.watchcache import WatchEvent
 from inference_sandbox.watching import WatchStreamer
 
 log = logging.getLogger(__name__)
@@ -55,8 +58,9 @@ class ApiServer:
 
     def __init__(self, *, table: ResourceTable, handlers: ApiHandlers, watches: WatchStreamer,
                  faults: FaultInjector, requests: RequestLog, token: str | None,
-                 pod_logs: Any = None) -> None:
+                 pod_logs: Any = None, openapi: OpenApi | None = None) -> None:
         self.table = table
+        self.openapi = openapi or OpenApi(table, handlers.admission.schemas)
         self.handlers = handlers
         self.watches = watches
         self.faults = faults
@@ -83,12 +87,32 @@ class ApiServer:
         try:
             if path == "/version":
                 return _json(discovery.version())
+            if path == "/openapi" or path.startswith("/openapi/"):
+                return await self._openapi(request, path)
             rp = routing.parse(self.table, path)
             if rp is None:
                 return self._discovery(path)
         except ApiError as e:
             return _json(e.status(), e.code, e.headers)
         return await self._resource(request, rp, path, query)
+
+    async def _openapi(self, request: web.Request, path: str) -> web.Response:
+        if not negotiation.accepts_json(request.headers.get("Accept", "")):
+            raise ApiError(406, "NotAcceptable", "only the following media types are "
+                           "accepted: application/json")
+        loop = asyncio.get_running_loop()
+        if path == "/openapi/v2":
+            body = await loop.run_in_executor(None, self.openapi.v2)
+            return web.Response(body=body, content_type="application/json")
+        if path == "/openapi/v3":
+            return _json(await loop.run_in_executor(None, self.openapi.v3_index))
+        if path.startswith("/openapi/v3/"):
+            doc = await loop.run_in_executor(None, self.openapi.v3, path[len("/openapi/v3/"):])
+            if doc is not None:
+                return web.Response(body=doc, content_type="application/json",
+                                    headers={"Cache-Control": "public, immutable"}
+                                    if "hash" in request.query else None)
+        raise ApiError(404, "NotFound", "the server could not find the requested resource")
 
     def _discovery(self, path: str) -> web.Response:
         parts = [p for p in path.split("/") if p]
@@ -118,7 +142,12 @@ class ApiServer:
         try:
             verb = _verb(request.method, rp, query)
             raw = await request.read() if request.can_read_body else b""
-            body = self._parse_body(raw, ctype)
+            wanted = negotiation.representation(request.headers.get("Accept", ""), verb=verb)
+            if raw and ctype.split(";")[0].strip().lower() == negotiation.PROTOBUF:
+                body = protobuf.decode(raw)
+            else:
+                negotiation.check_body_type(ctype, bool(raw))
+                body = self._parse_body(raw, ctype)
             call = Call(verb, rp, query, body, ctype, request.headers.get("User-Agent", ""))
             decision = self.faults.decide(verb, rp.rt.plural, rp.name, path)
             if decision.delay:
@@ -130,12 +159,14 @@ class ApiServer:
                 status = 200
                 self._record(verb, path, query, body, request.method, ctype, rp, 200)
                 logged = True
-                return await self.watches.serve(request, call, decision)
+                return await self.watches.serve(request, call, decision,
+                                                encoder=self._watch_encoder(call, wanted))
             status, result = self._dispatch(call)
+            result = self._represent(call, wanted, result)
             headers = {}
-            if call.warnings:
-                headers["Warning"] = ", ".join(
-                    f'299 - {json.dumps(w)}' for w in call.warnings)
+            warnings = call.visible_warnings()
+            if warnings:
+                headers["Warning"] = ", ".join(f'299 - {json.dumps(w)}' for w in warnings)
             if isinstance(result, str):
                 return web.Response(text=result, status=status)
             return _json(result, status, headers)
@@ -150,6 +181,57 @@ class ApiServer:
         finally:
             if not logged:
                 self._record(verb, path, query, body, request.method, ctype, rp, status)
+
+    def _printer(self, call: Call) -> TablePrinter:
+        schemas = self.handlers.admission.schemas
+        columns = schemas.columns.get((call.rp.rt.group, call.rp.version, call.rp.rt.kind)) \
+            if schemas is not None else None
+        return TablePrinter(call.rp.rt, columns, self.handlers.store.clock.wall,
+                            include=call.query.get("includeObject") or "Metadata")
+
+    def _represent(self, call: Call, wanted: negotiation.Representation, result: Any) -> Any:
+        """The answer as a Table / PartialObjectMetadata when the client asked for one."""
+        if wanted.form == "plain" or not isinstance(result, dict) or \
+                call.verb not in ("get", "list"):
+            return result
+        meta_api = f"meta.k8s.io/{wanted.meta_version}"
+        if wanted.form == "table":
+            printer = self._printer(call)
+            if call.verb == "list":
+                table = printer.table(result["items"], result["metadata"])
+            else:
+                table = printer.table([result], {"resourceVersion": dig(
+                    result, "metadata", "resourceVersion", default="")})
+            table["apiVersion"] = meta_api
+            return table
+        if call.verb == "list":
+            return {"kind": "PartialObjectMetadataList", "apiVersion": meta_api,
+                    "metadata": result["metadata"],
+                    "items": [{"kind": "PartialObjectMetadata", "apiVersion": meta_api,
+                               "metadata": o.get("metadata", {})} for o in result["items"]]}
+        return {"kind": "PartialObjectMetadata", "apiVersion": meta_api,
+                "metadata": result.get("metadata", {})}
+
+    def _watch_encoder(self, call: Call, wanted: negotiation.Representation) -> Any:
+        """Per-event encoding of a watch for Table / metadata-only clients (None: plain)."""
+        if wanted.form == "plain":
+            return None
+        printer = self._printer(call) if wanted.form == "table" else None
+        meta_api = f"meta.k8s.io/{wanted.meta_version}"
+
+        def encode(event: WatchEvent, version: str, etype: str) -> bytes:
+            obj = event.obj
+            if printer is not None:
+                out = printer.table([obj], {"resourceVersion": dig(
+                    obj, "metadata", "resourceVersion", default="")})
+                out["apiVersion"] = meta_api
+            else:
+                out = {"kind": "PartialObjectMetadata", "apiVersion": meta_api,
+                       "metadata": obj.get("metadata", {})}
+            return json.dumps({"type": etype, "object": out},
+                              separators=(",", ":")).encode() + b"\n"
+
+        return encode
 
     def _record(self, verb: str, path: str, query: dict[str, str], body: Any, method: str,
                 ctype: str, rp: routing.ResourcePath, status: int) -> None:
@@ -175,8 +257,8 @@ class ApiServer:
             return 200, self._pod_log(call)
         if rp.subresource == "scale":
             return 200, h.scale(call)
-        if rp.rt.kind == "SelfSubjectAccessReview":
-            return 201, self._access_review(call)
+        if not rp.rt.stored:
+            return 201, authz.review(call)
         if call.verb == "get":
             return 200, h.get(call)
         if call.verb == "list":
@@ -200,10 +282,3 @@ class ApiServer:
         if tail.isdigit():
             lines = lines[-int(tail):] if int(tail) else []
         return "".join(line + "\n" for line in lines)
-
-    @staticmethod
-    def _access_review(call: Call) -> dict[str, Any]:
-        body = call.body if isinstance(call.body, dict) else {}
-        return {"kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
-                "metadata": {"creationTimestamp": None}, "spec": body.get("spec") or {},
-                "status": {"allowed": True, "reason": "sandbox allows everything"}}

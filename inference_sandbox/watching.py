@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -14,6 +15,10 @@ from inference_sandbox.faults import FaultDecision
 from inference_sandbox.handlers import Call
 from inference_sandbox.selectors import parse_field_selector, parse_label_selector, query_bool
 from inference_sandbox.store import Store
+from inference_sandbox.watchcache import WatchEvent
+
+#: Encodes one event for a served version and event type (Table watches use their own).
+Encoder = Callable[[WatchEvent, str, str], bytes]
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +55,8 @@ class WatchStreamer:
                            f"too many watch connections (limit {self.max_watches})",
                            details={"retryAfterSeconds": 1}, headers={"Retry-After": "1"})
 
-    async def serve(self, request: web.Request, call: Call, decision: FaultDecision
-                    ) -> web.StreamResponse:
+    async def serve(self, request: web.Request, call: Call, decision: FaultDecision,
+                    encoder: Encoder | None = None) -> web.StreamResponse:
         """Stream events until timeout, client disconnect, server stop or an injected drop."""
         self.check_capacity()
         q = call.query
@@ -84,7 +89,7 @@ class WatchStreamer:
         try:
             await response.prepare(request)
             await self._pump(request, response, call, watcher, backlog, decision, timeout,
-                             bookmarks, initial)
+                             bookmarks, initial, encoder)
         except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -94,8 +99,14 @@ class WatchStreamer:
 
     async def _pump(self, request: web.Request, response: web.StreamResponse, call: Call,
                     watcher: Any, backlog: list[Any], decision: FaultDecision, timeout: float,
-                    bookmarks: bool, initial: bool) -> None:
+                    bookmarks: bool, initial: bool, encoder: Encoder | None = None) -> None:
         version = call.rp.version
+
+        def encode(event: WatchEvent, etype: str | None = None) -> bytes:
+            if encoder is None:
+                return event.encode(version, etype)
+            return encoder(event, version, etype or event.type)
+
         drop_after = decision.drop_after_events
         sent = 0
 
@@ -111,9 +122,9 @@ class WatchStreamer:
         if await dropped():
             return
         if backlog:
-            chunk = b"".join(event.encode(version) for event in backlog)
+            chunk = b"".join(encode(event) for event in backlog)
             if drop_after is not None and len(backlog) > drop_after - sent:
-                chunk = b"".join(e.encode(version) for e in backlog[: drop_after - sent])
+                chunk = b"".join(encode(e) for e in backlog[: drop_after - sent])
                 sent = drop_after
             else:
                 sent += len(backlog)
@@ -151,7 +162,7 @@ class WatchStreamer:
                         break
                     if nxt is not _BOOKMARK:
                         events.append(nxt)
-                await response.write(b"".join(e.encode(version, e.type) for e in events))
+                await response.write(b"".join(encode(e, e.type) for e in events))
                 sent += len(events)
                 if await dropped() or watcher.closed:
                     return

@@ -7,6 +7,7 @@ webhooks (Knative defaulting, built-in defaulting) → schema validation → val
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -70,8 +71,9 @@ class Admission:
             validate_name(rt, name)
         schema = self.schemas.for_type(rt, version) if self.schemas and rt.crd else None
         if schema is not None and subresource != "status":
-            warnings = check_unknown(schema, rt, obj, strict=strict, verb=verb)
-            obj = schema.apply_defaults(obj)
+            unknown = check_unknown(schema, rt, obj, strict=strict, verb=verb)
+            warnings = [f'unknown field "{u}"' for u in unknown]
+            obj = schema.apply_defaults(prune(obj, unknown))
         if not rt.crd:
             obj = default_core(rt, obj, old)
         if rt.group == "serving.knative.dev" and rt.kind == "Service" and subresource != "status":
@@ -94,8 +96,9 @@ class Admission:
 
 def check_unknown(schema: Any, rt: ResourceType, obj: Mapping[str, Any], *, strict: bool,
                   verb: str) -> list[str]:
-    """Strict decoding: unknown fields are a 400 (or warnings when not strict)."""
-    unknown = schema.unknown_fields(obj)
+    """Strict decoding: unknown fields are a 400; otherwise their paths are returned (the
+    caller warns and prunes them, like the API server)."""
+    unknown: list[str] = schema.unknown_fields(obj)
     if not unknown:
         return []
     md = obj.get("metadata") or {}
@@ -103,4 +106,24 @@ def check_unknown(schema: Any, rt: ResourceType, obj: Mapping[str, Any], *, stri
         # Reuse the schema module's exact error wording.
         check_object(schema, rt, dict(obj), strict=True, name=md.get("name", ""),
                      namespace=md.get("namespace"), verb=verb)
-    return [f'unknown field "{u}"' for u in unknown]
+    return unknown
+
+
+_PATH_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def prune(obj: dict[str, Any], paths: list[str]) -> dict[str, Any]:
+    """Drop the fields at ``paths`` (``spec.template.spec.containers[0].bogus``), as CRD
+    structural pruning does for fields the schema does not declare."""
+    for path in paths:
+        tokens: list[str | int] = [int(i) if i else k for k, i in _PATH_TOKEN.findall(path)]
+        parent: Any = obj
+        for token in tokens[:-1]:
+            try:
+                parent = parent[token]
+            except (KeyError, IndexError, TypeError):
+                parent = None
+                break
+        if isinstance(parent, dict):
+            parent.pop(tokens[-1], None)
+    return obj

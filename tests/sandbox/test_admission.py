@@ -145,12 +145,15 @@ def test_knative_defaults_are_applied(k):
     assert created["metadata"]["annotations"]["serving.knative.dev/creator"] == "sandbox-user"
 
 
-def test_unknown_fields_are_rejected_like_strict_field_validation(k):
+def test_unknown_fields_are_rejected_with_strict_field_validation(k):
     require_shared()
     body = ksvc("x")
     body["spec"]["template"]["spec"]["bogus"] = 1
     body["spec"]["extra"] = True
-    code, status = _rejected(k, KSVC, body)
+    with pytest.raises(ApiException) as err:
+        k.custom.create_namespaced_custom_object("serving.knative.dev", "v1", "default",
+                                                 "services", body, field_validation="Strict")
+    code, status = err.value.status, json.loads(err.value.body)
     assert code == 400 and status["reason"] == "BadRequest"
     assert status["message"] == (
         'Service in version "v1" cannot be handled as a Service: strict decoding error: '
@@ -165,6 +168,37 @@ def test_unknown_fields_with_field_validation_warn_are_accepted(k):
         "serving.knative.dev", "v1", "default", "services", body, field_validation="Warn",
         _preload_content=False)
     assert 'unknown field \\"spec.extra\\"' in result.headers["Warning"]
+
+
+def test_field_validation_defaults_to_warn_like_the_api_server(k):
+    require_shared()
+    body = ksvc("x")
+    body["spec"]["extra"] = True
+    result = k.custom.create_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", body, _preload_content=False)
+    assert result.status == 201
+    assert result.headers["Warning"] == '299 - "unknown field \\"spec.extra\\""'
+    assert "extra" not in k.get(KSVC, "x")["spec"]  # dropped, as pruning does
+    ignored = ksvc("y")
+    ignored["spec"]["extra"] = True
+    quiet = k.custom.create_namespaced_custom_object(
+        "serving.knative.dev", "v1", "default", "services", ignored, field_validation="Ignore",
+        _preload_content=False)
+    assert quiet.status == 201 and "Warning" not in quiet.headers
+
+
+def test_server_side_apply_is_strict_about_unknown_fields_whatever_the_directive(k):
+    require_shared()
+    body = ksvc("x")
+    body["spec"]["extra"] = True
+    for directive in (None, "Warn", "Ignore"):
+        with pytest.raises(ApiException) as err:
+            k.custom.patch_namespaced_custom_object(
+                "serving.knative.dev", "v1", "default", "services", "x", body,
+                field_manager="test", field_validation=directive,
+                _content_type="application/apply-patch+yaml")
+        assert err.value.status == 400
+        assert "field not declared in schema" in json.loads(err.value.body)["message"]
 
 
 def test_schema_types_and_enums_are_validated(k):
