@@ -122,6 +122,12 @@ class IstioProfile(SpecModel):
     """JWT claim listing the caller's groups."""
     user_claim: str = "preferred_username"
     """JWT claim naming the caller."""
+    service_account_claim: str = "client_id"
+    """JWT claim naming the service account (OAuth client) of a client-credentials token;
+    matched against ``access.serviceAccounts``."""
+    unavailable: str | None = None
+    """Why restricted access cannot be enforced on this cluster and how to get it (shown when
+    a spec asks for it while ``enabled`` is false)."""
 
 
 class ClusterProfile(SpecModel):

@@ -14,10 +14,10 @@ from typing import Any
 
 from inference_core.errors import ProfileError, ProfileRefusals
 from inference_core.profile import ClusterProfile
+from inference_core.render.access import access_policies
 from inference_core.render.endpoints import Endpoints, endpoints
 from inference_core.render.extras import (
     HF_TOKEN_KEY,
-    access_policies,
     hf_token_secret_name,
     token_secret,
     tool_services,
@@ -132,7 +132,8 @@ def _render(spec: AnySpec, profile: ClusterProfile,
         serving = leader_worker_set(spec, profile)
         after = [leader_service(spec, profile)]
         after += access_policies(spec, profile, leader_selector(spec.metadata.name),
-                                 spec.spec.endpoint.access, "spec.endpoint.access")
+                                 spec.spec.endpoint.access, "spec.endpoint.access",
+                                 knative=False)
     if secret is not None:
         out.insert(0, secret)
     out.append(serving)

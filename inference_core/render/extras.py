@@ -1,16 +1,14 @@
-"""Supporting objects: the HF token Secret, new-volume PVCs, tool Services, Istio policies."""
+"""Supporting objects: the HF token Secret, new-volume PVCs, tool Services."""
 
 from __future__ import annotations
 
 import base64
 from typing import Any
 
-from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
 from inference_core.render.meta import REDACTED_ANNOTATION, base_metadata
-from inference_core.render.refusals import refuse
 from inference_core.rollout.constants import token_secret_name
-from inference_core.spec.common import Access, AccessMode, DataSource, ModelSource, ToolType
+from inference_core.spec.common import DataSource, ModelSource, ToolType
 from inference_core.spec.loader import AnySpec
 from inference_core.spec.quantities import format_memory
 
@@ -88,66 +86,3 @@ def tool_services(spec: AnySpec, profile: ClusterProfile,
                     "metadata": base_metadata(spec, profile, f"{spec.metadata.name}-{tool.name}"),
                     "spec": {"type": svc_type, "selector": dict(selector), "ports": [port]}})
     return out
-
-
-def access_policies(
-    spec: AnySpec, profile: ClusterProfile, selector: dict[str, str], access: Access,
-    field: str, tool_rules: list[tuple[Access, int, str]] | None = None,
-) -> list[dict[str, Any]]:
-    """Istio RequestAuthentication + AuthorizationPolicy when an endpoint is not public.
-
-    Once an ALLOW policy selects a pod, Istio denies whatever no rule matches, so public
-    endpoints beside restricted ones get an allow rule of their own. The main endpoint's rule
-    covers every port but the tools' (Knative traffic enters through the queue-proxy port).
-    """
-    tool_rules = tool_rules or []
-    restricted = [(a, port, f) for a, port, f in [(access, 0, field), *tool_rules]
-                  if a.mode is not AccessMode.PUBLIC]
-    if not restricted:
-        return []
-    istio = profile.istio
-    first_field = restricted[0][2]
-    if not istio.enabled:
-        refuse(ProfileError(first_field, "restricted endpoint access", "istio.enabled",
-                           "install Istio and use a profile with istio.enabled, or set "
-                           "access.mode: public"))
-    elif not istio.issuer or not istio.jwks_uri:
-        refuse(ProfileError(first_field, "restricted endpoint access", "istio.issuer/jwksUri",
-                           "name the identity provider's JWT issuer and JWKS URL in the profile"))
-    name = spec.metadata.name
-    request_auth = {
-        "apiVersion": "security.istio.io/v1", "kind": "RequestAuthentication",
-        "metadata": base_metadata(spec, profile, f"{name}-jwt"),
-        "spec": {"selector": {"matchLabels": dict(selector)},
-                 "jwtRules": [{"issuer": istio.issuer, "jwksUri": istio.jwks_uri,
-                               "forwardOriginalToken": True}]},
-    }
-    tool_ports = [str(port) for _, port, _ in tool_rules]
-    rules = [_rule(access, istio.groups_claim, istio.user_claim, not_ports=tool_ports)]
-    rules += [_rule(acc, istio.groups_claim, istio.user_claim, ports=[str(port)])
-              for acc, port, _ in tool_rules]
-    policy = {
-        "apiVersion": "security.istio.io/v1", "kind": "AuthorizationPolicy",
-        "metadata": base_metadata(spec, profile, f"{name}-access"),
-        "spec": {"selector": {"matchLabels": dict(selector)}, "action": "ALLOW",
-                 "rules": rules},
-    }
-    return [request_auth, policy]
-
-
-def _rule(access: Access, groups_claim: str, user_claim: str, *, ports: list[str] | None = None,
-          not_ports: list[str] | None = None) -> dict[str, Any]:
-    rule: dict[str, Any] = {}
-    if access.mode is not AccessMode.PUBLIC:
-        rule["from"] = [{"source": {"requestPrincipals": ["*"]}}]
-    if ports:
-        rule["to"] = [{"operation": {"ports": ports}}]
-    elif not_ports:
-        rule["to"] = [{"operation": {"notPorts": not_ports}}]
-    if access.mode is AccessMode.GROUPS:
-        rule["when"] = [{"key": f"request.auth.claims[{groups_claim}]",
-                         "values": list(access.groups)}]
-    elif access.mode is AccessMode.USERS:
-        rule["when"] = [{"key": f"request.auth.claims[{user_claim}]",
-                         "values": list(access.users)}]
-    return rule

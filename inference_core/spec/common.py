@@ -92,11 +92,19 @@ class Access(SpecModel):
     """Who may call the serving endpoint (enforced with Istio when not public)."""
 
     mode: AccessMode = AccessMode.PUBLIC
-    """public (no authentication), authenticated (any logged-in user), groups or users."""
-    groups: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    """public (no authentication), authenticated (any logged-in user or service account),
+    groups, or users (specific users and service accounts)."""
+    groups: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list)
     """Identity-provider group names (mode ``groups``)."""
-    users: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    users: list[Annotated[str, Field(min_length=1, max_length=320)]] = Field(
+        default_factory=list)
     """User names or e-mail addresses (mode ``users``)."""
+    service_accounts: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list)
+    """Service accounts (OAuth clients using client credentials) allowed beside the users
+    (mode ``users``: the form's "specific users and service accounts"). Mode
+    ``authenticated`` already admits every user and service account."""
 
 
 class Endpoint(SpecModel):

@@ -194,19 +194,28 @@ def _access(path: str, access: Access) -> Iterator[FieldIssue]:
         if not access.groups:
             yield _issue(f"{path}.groups", "must list at least one group for mode 'groups'", [],
                          "one or more identity-provider group names")
-        if access.users:
-            yield _issue(f"{path}.users", "is only used with mode 'users'", access.users,
-                         "empty with mode 'groups'", "use mode 'users' to allow users")
+        for extra in ("users", "service_accounts"):
+            if getattr(access, extra):
+                yield _issue(f"{path}.{_camel(extra)}", "is only used with mode 'users'",
+                             getattr(access, extra), "empty with mode 'groups'",
+                             "use mode 'users' to allow users and service accounts")
     elif access.mode is AccessMode.USERS:
-        if not access.users:
-            yield _issue(f"{path}.users", "must list at least one user for mode 'users'", [],
-                         "one or more user names or e-mail addresses")
+        if not access.users and not access.service_accounts:
+            yield _issue(f"{path}.users", "must list at least one user or service account for "
+                         "mode 'users'", [], "user names or e-mail addresses, or "
+                         "serviceAccounts")
         if access.groups:
             yield _issue(f"{path}.groups", "is only used with mode 'groups'", access.groups,
                          "empty with mode 'users'")
-    elif access.groups or access.users:
-        yield _issue(f"{path}.mode", f"mode '{access.mode.value}' ignores groups and users",
-                     access.mode.value, "groups or users", "set mode to 'groups' or 'users'")
+    elif access.groups or access.users or access.service_accounts:
+        yield _issue(f"{path}.mode", f"mode '{access.mode.value}' ignores groups, users and "
+                     "service accounts", access.mode.value, "groups or users",
+                     "set mode to 'groups' or 'users'")
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
 
 
 def _tools(doc: CustomInference) -> Iterator[FieldIssue]:
