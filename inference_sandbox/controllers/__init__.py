@@ -6,31 +6,31 @@ from collections.abc import Callable
 
 from inference_sandbox.clock import SimClock
 from inference_sandbox.config import SandboxConfig
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.controllers.base import ControllerManager, EventRecorder
 from inference_sandbox.controllers.core import CoreController
 from inference_sandbox.controllers.knative import KnativeController
 from inference_sandbox.controllers.kubelet import Kubelet
 from inference_sandbox.controllers.lws import LwsController
 from inference_sandbox.controllers.scheduler import Scheduler
-from inference_sandbox.store import Store
 
 
-def build(store: Store, clock: SimClock, config: SandboxConfig,
+def build(api: ObjectAPI, clock: SimClock, config: SandboxConfig,
           knative_defaults: Callable[[], dict[str, str]]) -> tuple[ControllerManager, Kubelet]:
     """All controllers wired to one manager; the kubelet is returned too (for pod logs)."""
-    events = EventRecorder(store, clock)
-    scheduler = Scheduler(store, clock, events, config.timings)
-    kubelet = Kubelet(store, clock, events, config.timings, scheduler.bind_times)
+    events = EventRecorder(api, clock)
+    scheduler = Scheduler(api, clock, events, config.timings)
+    kubelet = Kubelet(api, clock, events, config.timings, scheduler.bind_times)
     controllers = [
         # Order matters on resync: pods are brought up to date before their owners look.
-        CoreController(store),
+        CoreController(api),
         scheduler,
         kubelet,
-        KnativeController(store, clock, config.timings, domain=config.domain,
+        KnativeController(api, clock, config.timings, domain=config.domain,
                           defaults=knative_defaults, seed=config.seed),
-        LwsController(store, clock, events),
+        LwsController(api, clock, events),
     ]
-    manager = ControllerManager(store, clock, controllers, resync_period=config.resync_period)
+    manager = ControllerManager(api, clock, controllers, resync_period=config.resync_period)
     return manager, kubelet
 
 

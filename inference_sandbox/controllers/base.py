@@ -1,4 +1,5 @@
-"""Controller plumbing: a work queue fed by store changes, timers on the simulated clock, events."""
+"""Controller plumbing: a work queue fed by API changes (the sandbox store or a real API
+server), timers on the simulated clock, events."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Any, Protocol
 
 from inference_sandbox.admission.core import default_core
 from inference_sandbox.clock import SimClock, rfc3339
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.objects import clone, meta, owner_ref
-from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
 
 log = logging.getLogger(__name__)
@@ -24,7 +25,7 @@ class Controller(Protocol):
     name: str
 
     def keys_for(self, event: WatchEvent) -> Iterable[Hashable]:
-        """Work keys affected by a store change."""
+        """Work keys affected by a change."""
 
     def resync_keys(self) -> Iterable[Hashable]:
         """Every key (periodic resync)."""
@@ -36,8 +37,8 @@ class Controller(Protocol):
 class EventRecorder:
     """Writes ``core/v1`` Events like the kubelet/controllers do (deduplicated, counted)."""
 
-    def __init__(self, store: Store, clock: SimClock) -> None:
-        self.store = store
+    def __init__(self, api: ObjectAPI, clock: SimClock) -> None:
+        self.api = api
         self.clock = clock
         self._names: dict[tuple[str, str, str, str], str] = {}
 
@@ -50,11 +51,11 @@ class EventRecorder:
         now = rfc3339(self.clock.wall())
         name = self._names.get(key)
         if name is not None:
-            current = self.store.get(("v1", "Event"), namespace, name)
+            current = self.api.get(("v1", "Event"), namespace, name)
             if current is not None:
                 current["count"] = int(current.get("count", 1)) + 1
                 current["lastTimestamp"] = now
-                self.store.replace(("v1", "Event"), current)
+                self.api.replace(("v1", "Event"), current)
                 return
         name = f"{md.get('name', 'object')}.{uuid.uuid4().hex[:16]}"
         involved = {"kind": obj.get("kind"), "namespace": md.get("namespace"),
@@ -72,9 +73,9 @@ class EventRecorder:
             "firstTimestamp": now, "lastTimestamp": now, "count": 1,
             "reportingComponent": component, "reportingInstance": host or "",
         }
-        if not self.store.namespace_exists(namespace):
+        if not self.api.namespace_exists(namespace):
             return
-        self.store.create(("v1", "Event"), event)
+        self.api.create(("v1", "Event"), event)
         self._names[key] = name
 
 
@@ -94,9 +95,9 @@ def new_pod(name: str, namespace: str, *, labels: Mapping[str, str],
 class ControllerManager:
     """Runs controllers on the server loop: event-driven, plus timers and periodic resync."""
 
-    def __init__(self, store: Store, clock: SimClock, controllers: list[Any], *,
+    def __init__(self, api: ObjectAPI, clock: SimClock, controllers: list[Any], *,
                  resync_period: float) -> None:
-        self.store = store
+        self.api = api
         self.clock = clock
         self.controllers = controllers
         self.resync_period = resync_period
@@ -111,10 +112,10 @@ class ControllerManager:
         self._stopping = False
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Subscribe to the store and start the worker task (call on the loop thread)."""
+        """Subscribe to the API and start the worker task (call on the loop thread)."""
         self._loop = loop
         self._wake = asyncio.Event()
-        self.store.add_listener(self._on_event)
+        self.api.add_listener(self._on_event)
         self.clock.add_listener(self.kick)
         self._task = loop.create_task(self._run())
         self.kick()

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Hashable, Iterable
 from typing import Any, cast
 
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.objects import dig, meta
-from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
 
 PVC = ("v1", "PersistentVolumeClaim")
@@ -18,8 +18,8 @@ class CoreController:
 
     name = "core"
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def __init__(self, api: ObjectAPI) -> None:
+        self.api = api
 
     def keys_for(self, event: WatchEvent) -> Iterable[Hashable]:
         """New namespaces and pending claims."""
@@ -41,11 +41,11 @@ class CoreController:
         kind, *rest = cast("tuple[str, ...]", key)
         if kind == "ns":
             name = rest[0]
-            if self.store.namespace_exists(name) and \
-                    self.store.get(SA, name, "default", copy=False) is None:
-                self.store.create(SA, {"metadata": {"name": "default", "namespace": name}})
+            if self.api.namespace_exists(name) and \
+                    self.api.get(SA, name, "default", copy=False) is None:
+                self.api.create(SA, {"metadata": {"name": "default", "namespace": name}})
             return None
-        pvc = self.store.get(PVC, rest[0], rest[1])
+        pvc = self.api.get(PVC, rest[0], rest[1])
         if pvc is None or dig(pvc, "status", "phase") == "Bound":
             return None
         storage = dig(pvc, "spec", "resources", "requests", "storage", default="1Gi")
@@ -55,5 +55,5 @@ class CoreController:
                                                      default=["ReadWriteOnce"]),
                                   "capacity": {"storage": storage}}
         pvc["status"] = status
-        self.store.replace(PVC, pvc)
+        self.api.replace(PVC, pvc)
         return None

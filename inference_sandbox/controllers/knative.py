@@ -11,6 +11,7 @@ from typing import Any, cast
 
 from inference_sandbox.clock import SimClock, rfc3339
 from inference_sandbox.config import Timings
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.controllers.knative_revision import (
     RevisionReconciler,
     living_ready,
@@ -19,7 +20,6 @@ from inference_sandbox.controllers.knative_revision import (
     revision_ready,
 )
 from inference_sandbox.objects import clone, dig, labels_of, meta, owner_ref, set_condition
-from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
 
 KSVC = ("serving.knative.dev/v1", "Service")
@@ -34,12 +34,12 @@ class KnativeController:
 
     name = "knative"
 
-    def __init__(self, store: Store, clock: SimClock, timings: Timings, *, domain: str,
+    def __init__(self, api: ObjectAPI, clock: SimClock, timings: Timings, *, domain: str,
                  defaults: Callable[[], dict[str, str]], seed: int = 0) -> None:
-        self.store = store
+        self.api = api
         self.clock = clock
         self.domain = domain
-        self.revisions = RevisionReconciler(store, clock, timings, defaults, seed)
+        self.revisions = RevisionReconciler(api, clock, timings, defaults, seed)
 
     def keys_for(self, event: WatchEvent) -> Iterable[Hashable]:
         """The owning Knative Service of anything Knative (or its pods)."""
@@ -56,12 +56,12 @@ class KnativeController:
 
     def resync_keys(self) -> Iterable[Hashable]:
         """Every Knative Service."""
-        return [(meta(s)["namespace"], meta(s)["name"]) for s in self.store.list(KSVC, copy=False)]
+        return [(meta(s)["namespace"], meta(s)["name"]) for s in self.api.list(KSVC, copy=False)]
 
     def reconcile(self, key: Hashable) -> float | None:
         """One pass over a Knative Service and everything it owns."""
         namespace, name = cast("tuple[str, str]", key)
-        svc = self.store.get(KSVC, namespace, name)
+        svc = self.api.get(KSVC, namespace, name)
         if svc is None or meta(svc).get("deletionTimestamp"):
             return None
         config = self._child(svc, CONFIG, {"template": clone(dig(svc, "spec", "template"))})
@@ -73,7 +73,7 @@ class KnativeController:
             route_traffic.append(entry)
         route = self._child(svc, ROUTE, {"traffic": route_traffic})
         latest = self._latest_revision(config, svc)
-        revisions = [r for r in self.store.list(REVISION, namespace, copy=False)
+        revisions = [r for r in self.api.list(REVISION, namespace, copy=False)
                      if labels_of(r).get("serving.knative.dev/configuration") == name]
         config_status = self._config_status(config, latest, revisions)
         route_status, routed = self._route_status(svc, route, config_status, revisions)
@@ -86,15 +86,15 @@ class KnativeController:
             pods = self.revisions.sync_pods(rev, want)
             status = self.revisions.status(rev, pods, want)
             if status != rev.get("status"):
-                updated = self.store.get(REVISION, namespace, rev_name)
+                updated = self.api.get(REVISION, namespace, rev_name)
                 if updated is not None:
                     updated["status"] = status
-                    self.store.replace(REVISION, updated)
+                    self.api.replace(REVISION, updated)
             st = self.revisions.state(rev)
             if st.ready_at is None:
                 deadline = st.created + self.revisions.progress_deadline(rev)
                 wakeups.append(max(deadline - self.clock.now(), 0.01))
-        revisions = [r for r in self.store.list(REVISION, namespace, copy=False)
+        revisions = [r for r in self.api.list(REVISION, namespace, copy=False)
                      if labels_of(r).get("serving.knative.dev/configuration") == name]
         config_status = self._config_status(config, latest, revisions)
         route_status, _ = self._route_status(svc, route, config_status, revisions)
@@ -107,12 +107,12 @@ class KnativeController:
     def _child(self, svc: dict[str, Any], kind: tuple[str, str], spec: dict[str, Any]
                ) -> dict[str, Any]:
         md = meta(svc)
-        existing = self.store.get(kind, md["namespace"], md["name"])
+        existing = self.api.get(kind, md["namespace"], md["name"])
         labels = {SERVICE_LABEL: md["name"], "serving.knative.dev/serviceUID": md["uid"]}
         if existing is None:
             annotations = {k: v for k, v in (md.get("annotations") or {}).items()
                            if k.startswith("serving.knative.dev/")}
-            return self.store.create(kind, {
+            return self.api.create(kind, {
                 "metadata": {"name": md["name"], "namespace": md["namespace"],
                              "labels": {**labels_of(svc), **labels},
                              "annotations": annotations, "ownerReferences": [owner_ref(svc)]},
@@ -120,14 +120,14 @@ class KnativeController:
         if existing.get("spec") != spec:
             existing["spec"] = spec
             existing["metadata"]["labels"] = {**labels_of(svc), **labels}
-            return self.store.replace(kind, existing)
+            return self.api.replace(kind, existing)
         return existing
 
     def _latest_revision(self, config: dict[str, Any], svc: dict[str, Any]) -> str:
         md = meta(config)
         template = dig(config, "spec", "template", default={})
         name = dig(template, "metadata", "name") or f"{md['name']}-{md_generation(config):05d}"
-        if self.store.get(REVISION, md["namespace"], name, copy=False) is None:
+        if self.api.get(REVISION, md["namespace"], name, copy=False) is None:
             tmd = template.get("metadata") or {}
             labels = {**(tmd.get("labels") or {}),
                       "serving.knative.dev/configuration": md["name"],
@@ -142,7 +142,7 @@ class KnativeController:
             for key in ("serving.knative.dev/creator",):
                 if key in (meta(svc).get("annotations") or {}):
                     annotations[key] = meta(svc)["annotations"][key]
-            self.store.create(REVISION, {
+            self.api.create(REVISION, {
                 "metadata": {"name": name, "namespace": md["namespace"], "labels": labels,
                              "annotations": annotations,
                              "ownerReferences": [owner_ref(config)]},
@@ -285,8 +285,8 @@ class KnativeController:
 
     def _write_status(self, kind: tuple[str, str], obj: dict[str, Any],
                       status: dict[str, Any]) -> None:
-        current = self.store.get(kind, meta(obj)["namespace"], meta(obj)["name"])
+        current = self.api.get(kind, meta(obj)["namespace"], meta(obj)["name"])
         if current is None or current.get("status") == status:
             return
         current["status"] = status
-        self.store.replace(kind, current)
+        self.api.replace(kind, current)

@@ -11,6 +11,7 @@ from typing import Any
 
 from inference_sandbox.clock import SimClock, rfc3339
 from inference_sandbox.config import Timings
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.controllers.base import new_pod
 from inference_sandbox.objects import (
     annotations_of,
@@ -21,7 +22,6 @@ from inference_sandbox.objects import (
     set_condition,
     short_hash,
 )
-from inference_sandbox.store import Store
 
 POD = ("v1", "Pod")
 REVISION = ("serving.knative.dev/v1", "Revision")
@@ -72,9 +72,9 @@ class RevisionState:
 class RevisionReconciler:
     """Pods and status of one Revision."""
 
-    def __init__(self, store: Store, clock: SimClock, timings: Timings, defaults: Any,
+    def __init__(self, api: ObjectAPI, clock: SimClock, timings: Timings, defaults: Any,
                  seed: int = 0) -> None:
-        self.store = store
+        self.api = api
         self.clock = clock
         self.t = timings
         self.defaults = defaults
@@ -130,17 +130,17 @@ class RevisionReconciler:
     def sync_pods(self, rev: dict[str, Any], want: int) -> list[dict[str, Any]]:
         """Create or delete pods to reach ``want``; returns the current pods."""
         ns, name = meta(rev)["namespace"], meta(rev)["name"]
-        pods = [p for p in self.store.list(POD, ns, copy=False)
+        pods = [p for p in self.api.list(POD, ns, copy=False)
                 if labels_of(p).get("serving.knative.dev/revision") == name
                 and not meta(p).get("deletionTimestamp")]
         while len(pods) > want:
             victim = pods.pop()
-            self.store.delete(POD, ns, meta(victim)["name"])
+            self.api.delete(POD, ns, meta(victim)["name"])
         template_hash = short_hash(rev.get("spec"), 10)
         while len(pods) < want:
             suffix = "".join(self._random.choices(string.ascii_lowercase + string.digits, k=5))
             pod = self._pod(rev, f"{name}-deployment-{template_hash}-{suffix}")
-            pods.append(self.store.create(POD, pod))
+            pods.append(self.api.create(POD, pod))
         return pods
 
     def _pod(self, rev: dict[str, Any], pod_name: str) -> dict[str, Any]:

@@ -11,18 +11,20 @@ Image conventions (the substring anywhere in the image reference):
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from inference_sandbox.apierrors import ApiError
 from inference_sandbox.clock import SimClock, rfc3339
 from inference_sandbox.config import Timings
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.controllers.base import EventRecorder
 from inference_sandbox.controllers.podrefs import Lookup, container_config_error
 from inference_sandbox.objects import dig, meta, set_condition
-from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
 
 POD = ("v1", "Pod")
@@ -80,9 +82,9 @@ class Kubelet:
 
     name = "kubelet"
 
-    def __init__(self, store: Store, clock: SimClock, events: EventRecorder,
+    def __init__(self, api: ObjectAPI, clock: SimClock, events: EventRecorder,
                  timings: Timings, bind_times: dict[str, float] | None = None) -> None:
-        self.store = store
+        self.api = api
         self.clock = clock
         self.events = events
         self.t = timings
@@ -94,7 +96,7 @@ class Kubelet:
         """Bound pods (all of a namespace's when one of its Secrets or ConfigMaps changes)."""
         if event.rt.kind in ("Secret", "ConfigMap") and not event.rt.group:
             namespace = event.obj["metadata"].get("namespace")
-            return [(namespace, meta(p)["name"]) for p in self.store.list(POD, namespace,
+            return [(namespace, meta(p)["name"]) for p in self.api.list(POD, namespace,
                                                                            copy=False)
                     if dig(p, "spec", "nodeName")]
         if event.rt.kind != "Pod" or event.rt.group:
@@ -109,13 +111,13 @@ class Kubelet:
 
     def resync_keys(self) -> Iterable[Hashable]:
         """Every bound pod."""
-        return [(meta(p)["namespace"], meta(p)["name"]) for p in self.store.list(POD, copy=False)
+        return [(meta(p)["namespace"], meta(p)["name"]) for p in self.api.list(POD, copy=False)
                 if dig(p, "spec", "nodeName")]
 
     def logs(self, namespace: str | None, name: str | None, container: str | None
              ) -> list[str]:
         """Simulated container log lines."""
-        pod = self.store.get(POD, namespace, name or "", copy=False)
+        pod = self.api.get(POD, namespace, name or "", copy=False)
         sim = self.sims.get(meta(pod or {}).get("uid", ""))
         if sim is None:
             return []
@@ -130,8 +132,15 @@ class Kubelet:
     def reconcile(self, key: Hashable) -> float | None:
         """Advance one pod's timeline to now and write its status if it changed."""
         namespace, name = cast("tuple[str, str]", key)
-        pod = self.store.get(POD, namespace, name)
-        if pod is None or not dig(pod, "spec", "nodeName") or meta(pod).get("deletionTimestamp"):
+        pod = self.api.get(POD, namespace, name)
+        if pod is None or not dig(pod, "spec", "nodeName"):
+            return None
+        if meta(pod).get("deletionTimestamp"):
+            # Containers stop at once here; the kubelet then removes the pod object (with a
+            # zero grace period on a real API server) unless finalizers hold it.
+            if not meta(pod).get("finalizers"):
+                with contextlib.suppress(ApiError):
+                    self.api.delete(POD, namespace, name)
             return None
         now = self.clock.now()
         sim = self.sims.get(meta(pod)["uid"])
@@ -271,7 +280,7 @@ class Kubelet:
 
     def _lookup(self, pod: dict[str, Any]) -> Lookup:
         namespace = meta(pod)["namespace"]
-        return lambda kind, name: self.store.get(("v1", kind), namespace, name, copy=False)
+        return lambda kind, name: self.api.get(("v1", kind), namespace, name, copy=False)
 
     def _once(self, pod: dict[str, Any], c: ContainerSim, tag: str, etype: str, reason: str,
               message: str, host: str | None = None) -> None:
@@ -317,7 +326,7 @@ class Kubelet:
                                        message=message, now=now, extra={"lastProbeTime": None})
         status["conditions"] = conditions
         if status != old:
-            self.store.replace(POD, pod)
+            self.api.replace(POD, pod)
 
 
 def sim_of(kubelet: Kubelet, pod: dict[str, Any]) -> PodSim:

@@ -10,6 +10,7 @@ from collections.abc import Hashable, Iterable, Mapping
 from typing import Any, cast
 
 from inference_sandbox.clock import SimClock, rfc3339
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.controllers.base import EventRecorder, new_pod
 from inference_sandbox.objects import (
     annotations_of,
@@ -20,7 +21,6 @@ from inference_sandbox.objects import (
     owner_ref,
     short_hash,
 )
-from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
 
 LWS = ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet")
@@ -52,8 +52,8 @@ class LwsController:
 
     name = "leaderworkerset"
 
-    def __init__(self, store: Store, clock: SimClock, events: EventRecorder) -> None:
-        self.store = store
+    def __init__(self, api: ObjectAPI, clock: SimClock, events: EventRecorder) -> None:
+        self.api = api
         self.clock = clock
         self.events = events
 
@@ -69,12 +69,12 @@ class LwsController:
 
     def resync_keys(self) -> Iterable[Hashable]:
         """Every LWS."""
-        return [(meta(o)["namespace"], meta(o)["name"]) for o in self.store.list(LWS, copy=False)]
+        return [(meta(o)["namespace"], meta(o)["name"]) for o in self.api.list(LWS, copy=False)]
 
     def reconcile(self, key: Hashable) -> float | None:
         """Services, groups, rolling update, status."""
         namespace, name = cast("tuple[str, str]", key)
-        lws = self.store.get(LWS, namespace, name)
+        lws = self.api.get(LWS, namespace, name)
         if lws is None or meta(lws).get("deletionTimestamp"):
             return None
         spec = lws["spec"]
@@ -122,7 +122,7 @@ class LwsController:
     # ------------------------------------------------------------------ groups
     def _groups(self, namespace: str, name: str) -> dict[int, list[dict[str, Any]]]:
         groups: dict[int, list[dict[str, Any]]] = {}
-        for pod in self.store.list(POD, namespace, copy=False):
+        for pod in self.api.list(POD, namespace, copy=False):
             labels = labels_of(pod)
             if labels.get(NAME) == name and not meta(pod).get("deletionTimestamp"):
                 groups.setdefault(int(labels.get(GROUP, "0")), []).append(pod)
@@ -144,8 +144,8 @@ class LwsController:
 
     def _delete_group(self, namespace: str, pods: list[dict[str, Any]]) -> None:
         for pod in pods:
-            if self.store.get(POD, namespace, meta(pod)["name"], copy=False) is not None:
-                self.store.delete(POD, namespace, meta(pod)["name"])
+            if self.api.get(POD, namespace, meta(pod)["name"], copy=False) is not None:
+                self.api.delete(POD, namespace, meta(pod)["name"])
 
     def _restart_policy(self, lws: dict[str, Any], policy: str,
                         groups: dict[int, list[dict[str, Any]]]) -> None:
@@ -207,11 +207,11 @@ class LwsController:
 
     def _create_leader(self, lws: dict[str, Any], g: int, revision: str, size: int,
                        unique: bool) -> None:
-        self.store.create(POD, self._pod_for(lws, g, 0, revision, size, unique))
+        self.api.create(POD, self._pod_for(lws, g, 0, revision, size, unique))
         if size > 1 and dig(lws, "spec", "startupPolicy", default="LeaderCreated") != \
                 "LeaderReady":
             for w in range(1, size):
-                self.store.create(POD, self._pod_for(lws, g, w, revision, size, unique))
+                self.api.create(POD, self._pod_for(lws, g, w, revision, size, unique))
 
     def _ensure_workers(self, lws: dict[str, Any], g: int, pods: list[dict[str, Any]],
                         size: int, unique: bool) -> None:
@@ -225,16 +225,16 @@ class LwsController:
         revision = labels_of(leader).get(HASH, "")
         for w in range(1, size):
             if str(w) not in have:
-                self.store.create(POD, self._pod_for(lws, g, w, revision, size, unique))
+                self.api.create(POD, self._pod_for(lws, g, w, revision, size, unique))
 
     def _headless(self, lws: dict[str, Any], svc_name: str, g: int | None) -> None:
         ns = meta(lws)["namespace"]
-        if self.store.get(SERVICE, ns, svc_name, copy=False) is not None:
+        if self.api.get(SERVICE, ns, svc_name, copy=False) is not None:
             return
         selector = {NAME: meta(lws)["name"]}
         if g is not None:
             selector[GROUP] = str(g)
-        self.store.create(SERVICE, {
+        self.api.create(SERVICE, {
             "metadata": {"name": svc_name, "namespace": ns,
                          "labels": {NAME: meta(lws)["name"]},
                          "ownerReferences": [owner_ref(lws)]},
@@ -277,7 +277,7 @@ class LwsController:
         if new_status == status:
             return
         lws["status"] = new_status
-        self.store.replace(LWS, lws)
+        self.api.replace(LWS, lws)
         if changed:
             first = next(c for c in conditions if c["type"] == wanted[0])
             self.events.emit(lws, "Normal", first["reason"],

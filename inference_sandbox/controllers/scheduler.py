@@ -8,6 +8,7 @@ from typing import Any
 from inference_sandbox import capacity
 from inference_sandbox.clock import SimClock, rfc3339
 from inference_sandbox.config import Timings
+from inference_sandbox.controllers.api import ObjectAPI
 from inference_sandbox.controllers.base import EventRecorder
 from inference_sandbox.objects import (
     annotations_of,
@@ -18,7 +19,6 @@ from inference_sandbox.objects import (
     owner_ref,
     set_condition,
 )
-from inference_sandbox.store import Store
 from inference_sandbox.watchcache import WatchEvent
 
 POD = ("v1", "Pod")
@@ -34,9 +34,9 @@ class Scheduler:
 
     name = "scheduler"
 
-    def __init__(self, store: Store, clock: SimClock, events: EventRecorder,
+    def __init__(self, api: ObjectAPI, clock: SimClock, events: EventRecorder,
                  timings: Timings) -> None:
-        self.store = store
+        self.api = api
         self.clock = clock
         self.events = events
         self.timings = timings
@@ -63,7 +63,7 @@ class Scheduler:
 
     def reconcile(self, key: Hashable) -> float | None:
         """Group, then place pending pods (gangs all-or-nothing)."""
-        pods = self.store.list(POD, copy=False)
+        pods = self.api.list(POD, copy=False)
         now = self.clock.now()
         live = {meta(p)["uid"] for p in pods}
         for uid in [u for u in self._first_seen if u not in live]:
@@ -85,10 +85,10 @@ class Scheduler:
             else:
                 ready.append(pod)
         gangs = self._gangs(ready)
-        nodes = capacity.nodes_from(self.store.list(NODE, copy=False), pods)
+        nodes = capacity.nodes_from(self.api.list(NODE, copy=False), pods)
         usage = self._queue_usage(pods)
         classes = {meta(pc)["name"]: int(pc.get("value", 0))
-                   for pc in self.store.list(("scheduling.k8s.io/v1", "PriorityClass"),
+                   for pc in self.api.list(("scheduling.k8s.io/v1", "PriorityClass"),
                                              copy=False)}
         for members, min_member, group in gangs:
             if len(members) < min_member:
@@ -127,7 +127,7 @@ class Scheduler:
             name = self._ensure_podgroup(pod)
             groups.setdefault(name, []).append(pod)
         for name, members in groups.items():
-            group = self.store.get(PODGROUP, meta(members[0])["namespace"], name, copy=False)
+            group = self.api.get(PODGROUP, meta(members[0])["namespace"], name, copy=False)
             min_member = int(dig(group, "spec", "minMember", default=1))
             singles.append((members, min_member, group))
         return singles
@@ -135,7 +135,7 @@ class Scheduler:
     def _ensure_podgroup(self, pod: dict[str, Any]) -> str:
         existing = annotations_of(pod).get("pod-group-name")
         ns = meta(pod)["namespace"]
-        if existing and self.store.get(PODGROUP, ns, existing, copy=False):
+        if existing and self.api.get(PODGROUP, ns, existing, copy=False):
             return existing
         labels = labels_of(pod)
         owner = (meta(pod).get("ownerReferences") or [{}])[0]
@@ -144,14 +144,14 @@ class Scheduler:
         workload: dict[str, Any] | None = None
         if owner.get("kind") == "Revision":
             name = f"pg-{owner['name']}-{owner['uid']}"
-            rev = self.store.get(("serving.knative.dev/v1", "Revision"), ns, owner["name"],
+            rev = self.api.get(("serving.knative.dev/v1", "Revision"), ns, owner["name"],
                                  copy=False)
             workload = rev
             raw = annotations_of(rev or {}).get("autoscaling.knative.dev/min-scale", "1")
             min_member = int(raw) if raw.isdigit() and int(raw) > 0 else 1
             priority = priority or "inference"
         elif labels.get(LWS_NAME):
-            lws = self.store.get(("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"), ns,
+            lws = self.api.get(("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"), ns,
                                  labels[LWS_NAME], copy=False) or {}
             workload = lws or None
             name = f"pg-{labels[LWS_NAME]}-{meta(lws).get('uid', '')}-group-" \
@@ -163,22 +163,22 @@ class Scheduler:
             name = f"pg-{meta(pod)['name']}-{meta(pod)['uid']}"
             priority = priority or "train"
             workload = pod
-        if self.store.get(PODGROUP, ns, name, copy=False) is None:
+        if self.api.get(PODGROUP, ns, name, copy=False) is None:
             # Owned by the workload (as KAI's pod grouper does), so garbage collection removes
             # the PodGroup with its Revision, LeaderWorkerSet or bare pod.
             owners = [owner_ref(workload, controller=False)] if workload and \
                 meta(workload).get("uid") else []
-            self.store.create(PODGROUP, {
+            self.api.create(PODGROUP, {
                 "metadata": {"name": name, "namespace": ns, "labels": {
                     k: v for k, v in labels.items() if k in capacity.QUEUE_LABELS},
                     **({"ownerReferences": owners} if owners else {})},
                 "spec": {"minMember": min_member, "queue": capacity.pod_queue(pod) or
                          "default-queue", "priorityClassName": priority},
                 "status": {"phase": "Pending"}})
-        updated = self.store.get(POD, ns, meta(pod)["name"])
+        updated = self.api.get(POD, ns, meta(pod)["name"])
         if updated is not None:
             updated["metadata"].setdefault("annotations", {})["pod-group-name"] = name
-            self.store.replace(POD, updated)
+            self.api.replace(POD, updated)
             pod["metadata"] = updated["metadata"]
         return name
 
@@ -203,7 +203,7 @@ class Scheduler:
             gpus = capacity.pod_gpus(pod)
             use.total += gpus
             group_name = annotations_of(pod).get("pod-group-name")
-            group = self.store.get(PODGROUP, meta(pod)["namespace"], group_name or "",
+            group = self.api.get(PODGROUP, meta(pod)["namespace"], group_name or "",
                                    copy=False) if group_name else None
             if not self._preemptible(pod, group, classes):
                 use.non_preemptible += gpus
@@ -217,7 +217,7 @@ class Scheduler:
         queue_name = capacity.pod_queue(members[0]) or dig(group, "spec", "queue")
         if not queue_name:
             return None
-        queue = self.store.get(QUEUE, None, queue_name, copy=False)
+        queue = self.api.get(QUEUE, None, queue_name, copy=False)
         need = sum(capacity.pod_gpus(p) for p in members)
         return capacity.check_queue(queue_name, queue, need,
                                     usage.get(queue_name, capacity.QueueUse()),
@@ -233,7 +233,7 @@ class Scheduler:
         existing = next((c for c in current if c.get("type") == "PodScheduled"), None)
         if existing and existing.get("status") == "False" and existing.get("message") == message:
             return
-        updated = self.store.get(POD, meta(pod)["namespace"], meta(pod)["name"])
+        updated = self.api.get(POD, meta(pod)["namespace"], meta(pod)["name"])
         if updated is None:
             return
         status = updated.setdefault("status", {})
@@ -241,14 +241,14 @@ class Scheduler:
         status["conditions"] = set_condition(
             status.get("conditions", []), "PodScheduled", "False", reason="Unschedulable",
             message=message, now=rfc3339(self.clock.wall()), extra={"lastProbeTime": None})
-        self.store.replace(POD, updated)
+        self.api.replace(POD, updated)
         reason = "Unschedulable" if self._component(pod) in capacity.KAI_SCHEDULERS \
             else "FailedScheduling"
         self.events.emit(updated, "Warning", reason, message, component=self._component(pod))
         self._podgroup_phase(updated, "Pending", message)
 
     def _bind(self, pod: dict[str, Any], node: str) -> None:
-        updated = self.store.get(POD, meta(pod)["namespace"], meta(pod)["name"])
+        updated = self.api.get(POD, meta(pod)["namespace"], meta(pod)["name"])
         if updated is None:
             return
         updated["spec"]["nodeName"] = node
@@ -260,7 +260,7 @@ class Scheduler:
         status["conditions"] = set_condition(
             status.get("conditions", []), "PodScheduled", "True",
             now=rfc3339(self.clock.wall()), extra={"lastProbeTime": None})
-        self.store.replace(POD, updated)
+        self.api.replace(POD, updated)
         md = updated["metadata"]
         self.events.emit(updated, "Normal", "Scheduled",
                          f"Successfully assigned {md['namespace']}/{md['name']} to {node}",
@@ -271,7 +271,7 @@ class Scheduler:
         name = annotations_of(pod).get("pod-group-name")
         if not name:
             return
-        group = self.store.get(PODGROUP, meta(pod)["namespace"], name)
+        group = self.api.get(PODGROUP, meta(pod)["namespace"], name)
         if group is None:
             return
         status = group.setdefault("status", {})
@@ -283,4 +283,4 @@ class Scheduler:
             return
         status["phase"] = phase
         status["schedulingConditions"] = conditions
-        self.store.replace(PODGROUP, group)
+        self.api.replace(PODGROUP, group)

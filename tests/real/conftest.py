@@ -1,0 +1,39 @@
+"""Fixtures of the real-server tier: ``real_cluster`` (etcd + kube-apiserver with our CRDs, one
+per session) and ``validator`` (the Knative/LWS admission code as a Go program)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.helpers import require_real, require_shared
+from tests.real.cluster import RealCluster, cleanup, install_crds, start_cluster
+from tests.real.tools import find_tool, tool_path
+
+
+@pytest.fixture(scope="session")
+def real_cluster() -> Iterator[RealCluster]:
+    """A real kube-apiserver (TLS, token auth, RBAC) on etcd, CRDs installed and Established."""
+    schemas = require_shared() / "schemas"
+    binaries = {}
+    for tool in ("etcd", "kube-apiserver", "kubectl"):
+        found = find_tool(tool)
+        require_real(f"{tool} ({tool_path(tool)})", found)
+        binaries[tool] = found
+    cluster = start_cluster(binaries["etcd"], binaries["kube-apiserver"], binaries["kubectl"])
+    try:
+        install_crds(cluster, schemas)
+        yield cluster
+    finally:
+        cleanup(cluster)
+
+
+@pytest.fixture(scope="session")
+def validator_path() -> Path:
+    """The ``infstack-validate`` binary (Knative Serving's and LWS's own admission code)."""
+    found = find_tool("infstack-validate")
+    require_real(f"infstack-validate ({tool_path('infstack-validate')})", found)
+    assert found is not None
+    return found
