@@ -243,3 +243,35 @@ def test_forbidden_override_of_an_asset_value_cites_policy_and_asset(write: Writ
         "Environment/triton sets it) (got 'nvcr.io/nvidia/tritonserver:24.08-py3'; allowed: "
         "'registry.example.com/approved:1', set by the policy). Hint: remove it from the spec "
         f"(rule spec.image canEdit: false in {p}#0)"]
+
+
+WRITTEN_OUT = """
+apiVersion: inference-stacks/v1alpha1
+kind: HuggingFaceInference
+metadata: {name: llama-chat, project: team-a, labels: {cost-center: ml-team-a}}
+spec:
+  imagePullSecret: team-registry-pull
+  vllm: {image: "registry.example.com/mirror/vllm-openai:v0.11.0"}
+  env: [{name: VLLM_LOGGING_LEVEL, value: INFO}, {name: HF_HUB_ENABLE_HF_TRANSFER, value: "1"}]
+  endpoint: {exposure: cluster-local}
+  model: {id: meta-llama/Llama-3.1-8B-Instruct, tokenSecret: team-a-hf-token}
+  compute: {gpuDevices: 1, cpu: {request: "4", limit: "8"}, largeShm: true,
+            memory: {request: 32GB, limit: 96GB}}
+  scheduling: {nodeType: h100}
+  general: {requestTimeout: 2m}
+  storage: [{name: team-a-datasets, path: /datasets,
+             pvc: {claimName: team-a-datasets, readOnly: true}}]
+"""
+
+
+def test_assets_and_policies_render_what_the_written_out_spec_renders() -> None:
+    from inference_core.policy import load_effective_specs
+    from inference_core.spec import load_specs_text
+    from tests.helpers import REPO
+
+    ex = REPO / "examples/policies"
+    resolved = load_effective_specs(ex / "chat.yaml", "kai", [ex / "policies"],
+                                    [ex / "assets"])[0]
+    (written,) = load_specs_text(WRITTEN_OUT)
+    profile = load_profile("kai")
+    assert render(resolved, profile) == render(written, profile)
