@@ -312,11 +312,11 @@ class ApiHandlers:
             raise ApiError(409, "Conflict", "Precondition failed: ResourceVersion in "
                            f"precondition: {pre['resourceVersion']}, ResourceVersion in object "
                            f"meta: {old['metadata']['resourceVersion']}")
-        propagation = call.query.get("propagationPolicy") or options.get(
-            "propagationPolicy") or "Background"
+        propagation, grace = self._delete_options(call, options)
         dry = call.dry_run or "All" in (options.get("dryRun") or [])
         result = old if dry else self.store.delete(rt, rp.namespace, rp.name or "",
-                                                   propagation=propagation)
+                                                   propagation=propagation,
+                                                   grace_period=grace)
         if rt.delete_returns_status and not result["metadata"].get("deletionTimestamp"):
             details: dict[str, Any] = {"name": rp.name, "kind": rt.plural,
                                        "uid": old["metadata"].get("uid")}
@@ -326,17 +326,39 @@ class ApiHandlers:
                     "details": details}
         return self._out(call, result)
 
+    @staticmethod
+    def _delete_options(call: Call, options: Mapping[str, Any]) -> tuple[str, int | None]:
+        """(propagationPolicy, gracePeriodSeconds) from the query or the DeleteOptions body."""
+        propagation = call.query.get("propagationPolicy") or options.get("propagationPolicy")
+        if not propagation:
+            orphan = call.query.get("orphanDependents") or options.get("orphanDependents")
+            propagation = "Orphan" if query_bool(str(orphan).lower()) else "Background"
+        if propagation not in ("Background", "Foreground", "Orphan"):
+            raise bad_request(f"propagationPolicy: Unsupported value: {propagation!r}: "
+                              'supported values: "Background", "Foreground", "Orphan"')
+        raw = call.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+        if raw is None or raw == "":
+            return propagation, None
+        try:
+            return propagation, max(int(raw), 0)
+        except (TypeError, ValueError) as e:
+            raise bad_request(f"gracePeriodSeconds: Invalid value: {raw!r}: must be an "
+                              "integer") from e
+
     def delete_collection(self, call: Call) -> dict[str, Any]:
         """DELETE a collection (label/field selectors honoured)."""
         rt, q = call.rp.rt, call.query
         items = self.store.list(rt, call.rp.namespace,
                                 labels=parse_label_selector(q.get("labelSelector")),
                                 fields=parse_field_selector(q.get("fieldSelector")))
+        options = call.body if isinstance(call.body, dict) else {}
+        propagation, grace = self._delete_options(call, options)
         if not call.dry_run:
             for obj in items:
                 md = obj["metadata"]
                 if self.store.get(rt, md.get("namespace"), md["name"], copy=False) is not None:
-                    self.store.delete(rt, md.get("namespace"), md["name"])
+                    self.store.delete(rt, md.get("namespace"), md["name"],
+                                      propagation=propagation, grace_period=grace)
         return {"kind": rt.list_kind, "apiVersion": rt.api_version_for(call.rp.version),
                 "metadata": {"resourceVersion": str(self.store.resource_version)},
                 "items": [self._out(call, o) for o in items]}
