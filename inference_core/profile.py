@@ -11,12 +11,12 @@ scheduler), ``kai`` (KAI-Scheduler, common Knative flags on, Istio) and ``runai`
 
 from __future__ import annotations
 
+import difflib
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError
 
 from inference_core.errors import FieldIssue, SpecError
@@ -202,11 +202,23 @@ def load_profile(
     else:
         file = PROFILES_DIR / f"{ref}.yaml"
         if not file.is_file():
+            close = difflib.get_close_matches(str(ref), builtin_profiles(), n=1)
             raise SpecError([FieldIssue("(profile)", "is not a built-in profile or a file",
-                                        str(ref), ", ".join(builtin_profiles()))])
+                                        str(ref), ", ".join(builtin_profiles()),
+                                        f"did you mean {close[0]!r}?" if close else None)])
         text = file.read_text(encoding="utf-8")
         source = f"profile {ref}"
-    return profile_from_dict(yaml.safe_load(text) or {}, source=source)
+    from inference_core.spec.yamlio import iter_documents
+
+    docs = [d.data for d in iter_documents(text, source=source)]
+    if len(docs) > 1:
+        raise SpecError([FieldIssue("(profile)", "holds several documents", len(docs),
+                                    "one profile per file", source=source)])
+    data = docs[0] if docs else None
+    if data is not None and not isinstance(data, dict):
+        raise SpecError([FieldIssue("(profile)", "must be a mapping", type(data).__name__,
+                                    "name, scheduler, knative, istio, ...", source=source)])
+    return profile_from_dict(data or {}, source=source)
 
 
 def profile_from_dict(data: dict[str, Any], *, source: str | None = None) -> ClusterProfile:
@@ -214,6 +226,11 @@ def profile_from_dict(data: dict[str, Any], *, source: str | None = None) -> Clu
     try:
         return ClusterProfile.model_validate(data)
     except ValidationError as err:
-        raise SpecError([FieldIssue(".".join(str(p) for p in e["loc"]), e["msg"],
-                                    source=source) for e in err.errors(include_url=False)]) \
-            from None
+        raise SpecError([FieldIssue(_loc(e["loc"]), e["msg"], source=source)
+                         for e in err.errors(include_url=False)]) from None
+
+
+def _loc(loc: tuple[Any, ...]) -> str:
+    """A profile field path without pydantic's validator names."""
+    parts = [p for p in loc if isinstance(p, int) or not any(c in str(p) for c in "[](){}'")]
+    return ".".join(str(p) for p in parts) or "(profile)"

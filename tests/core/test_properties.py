@@ -77,3 +77,80 @@ def test_render_is_deterministic_and_roundtrips(doc: dict[str, Any]) -> None:
     for obj in first:
         if (obj["apiVersion"], obj["kind"]) not in CORE_KINDS:
             assert schema_problems(obj) == [], obj["kind"]
+
+
+# Names near and past every limit: accepted specs must render objects Kubernetes accepts.
+long_names = st.from_regex(r"[a-z]([a-z0-9-]{0,70}[a-z0-9])?", fullmatch=True)
+label_keys = st.one_of(names, st.from_regex(r"[a-z]{1,30}\.[a-z]{2,5}/[A-Za-z0-9]{1,70}",
+                                            fullmatch=True))
+label_values = st.from_regex(r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,70}[A-Za-z0-9])?)?",
+                             fullmatch=True)
+
+
+@st.composite
+def edge_specs(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    kind = draw(st.sampled_from(["CustomInference", "HuggingFaceInference",
+                                 "DistributedInference"]))
+    metadata = {"name": draw(long_names), "project": draw(long_names),
+                "labels": draw(st.dictionaries(label_keys, label_values, max_size=3)),
+                "annotations": draw(st.dictionaries(label_keys, st.text(max_size=40),
+                                                    max_size=3))}
+    storage = [{"name": draw(st.from_regex(r"[a-z][a-z0-9]{0,45}", fullmatch=True)),
+                "path": "/data", "volume": {"size": "1Gi"}}] if draw(st.booleans()) else []
+    if kind == "CustomInference":
+        spec: dict[str, Any] = {
+            "image": "registry.local/app:1", "storage": storage,
+            "tools": [{"name": draw(st.from_regex(r"[a-z][a-z0-9-]{0,16}", fullmatch=True)),
+                       "port": 9000}] if draw(st.booleans()) else []}
+    elif kind == "HuggingFaceInference":
+        spec = {"model": {"id": "org/model"}, "storage": storage}
+    else:
+        spec = {"model": {"id": "org/big"},
+                "leader": {"compute": {"gpuDevices": 1}, "storage": storage},
+                "workers": {"count": 1, "compute": {"gpuDevices": 1}}}
+    return {"kind": kind, "metadata": metadata, "spec": spec}, draw(st.sampled_from(
+        ["kai", "runai"]))
+
+
+def _kubernetes_accepts_metadata(obj: dict[str, Any]) -> list[str]:
+    from inference_core.spec import k8s_names
+
+    problems = []
+    meta = obj["metadata"]
+    if k8s_names.dns_label(meta["name"]):
+        problems.append(f"name {meta['name']!r}")
+    if "namespace" in meta and k8s_names.dns_label(meta["namespace"]):
+        problems.append(f"namespace {meta['namespace']!r}")
+    templates = [obj]
+    spec = obj.get("spec", {})
+    if "template" in spec:
+        templates.append(spec["template"])
+    lwt = spec.get("leaderWorkerTemplate", {})
+    templates += [lwt[k] for k in ("leaderTemplate", "workerTemplate") if k in lwt]
+    for holder in templates:
+        m = holder.get("metadata", {})
+        for key, value in m.get("labels", {}).items():
+            if k8s_names.qualified_name(key) or k8s_names.label_value(value):
+                problems.append(f"label {key}={value!r}")
+        annotations = m.get("annotations", {})
+        for key in annotations:
+            if k8s_names.qualified_name(key):
+                problems.append(f"annotation key {key!r}")
+        if k8s_names.annotations_size(annotations) > k8s_names.TOTAL_ANNOTATION_SIZE:
+            problems.append("annotations too large")
+    return problems
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(edge_specs())
+def test_every_accepted_spec_renders_names_and_metadata_kubernetes_accepts(
+        case: tuple[dict[str, Any], str]) -> None:
+    from inference_core.errors import ProfileError, SpecError
+
+    doc, profile = case
+    try:
+        objects = render(parse_spec(doc), load_profile(profile))
+    except (SpecError, ProfileError):
+        return  # refused before any manifest exists: fine
+    for obj in objects:
+        assert _kubernetes_accepts_metadata(obj) == [], (obj["kind"], obj["metadata"])
