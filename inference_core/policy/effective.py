@@ -42,9 +42,6 @@ from inference_core.profile import ClusterProfile, load_profile
 from inference_core.spec import AnySpec, load_specs, parse_spec
 from inference_core.spec.kinds import (
     KINDS,
-    CustomInference,
-    DistributedInference,
-    HuggingFaceInference,
 )
 
 PathLike = str | os.PathLike[str]
@@ -139,8 +136,7 @@ def effective_spec(data: Mapping[str, Any] | AnySpec, profile: ProfileRef = None
     assets (none given, none in the profile) it is ``parse_spec``.
     """
     lib = library if library is not None else library_for(profile, policies, assets)
-    if not lib and isinstance(data, CustomInference | HuggingFaceInference
-                              | DistributedInference):
+    if not lib:
         return parse_spec(data)
     result = resolve(data, load_profile(profile), lib)
     if result.issues or result.spec is None:

@@ -72,3 +72,19 @@ def test_json_and_table_forms() -> None:
     assert table[1].split() == ["FIELD", "VALUE", "SOURCE"]
     assert any(line.split()[:2] == ["spec.scheduling.nodeType", "h100"] and
                line.endswith("spec") for line in table)
+
+
+def test_token_values_never_appear(write: Write) -> None:
+    token = "hf_" + "x" * 34
+    spec = write("s.yaml", f"""
+        kind: HuggingFaceInference
+        metadata: {{name: chat, project: team-a}}
+        spec: {{model: {{id: Qwen/Qwen2.5-7B-Instruct, token: {token}}}}}
+        """)
+    p = write("p.yaml", policy("d", "defaults: {spec: {priority: high}}\n"))
+    results = resolve_files(spec, "kai", [p])
+    assert results[0].spec is not None
+    for text in (explain.to_yaml(results), explain.to_table(results),
+                 json.dumps(explain.to_json(results))):
+        assert token not in text
+        assert "**********" in text  # shown masked, as pydantic renders a SecretStr
