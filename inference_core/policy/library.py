@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -213,20 +214,37 @@ def _parse(data: Any, where: Located, issues: list[FieldIssue]) -> InferencePoli
         issues.append(issue("kind", "is not a policy or asset kind", kind, ", ".join(known),
                             hint))
         return None
-    if kind == "Credential":
+    reported = {i.path for i in _literal_secrets(data, issue)} if kind == "Credential" else set()
+    if reported:
         issues.extend(_literal_secrets(data, issue))
     model = InferencePolicy if kind == POLICY_KIND else ASSET_MODELS[str(kind)]
     try:
         return model.model_validate(dict(data))
     except ValidationError as err:
         for e in err.errors(include_url=False):
-            loc = [p for p in e["loc"] if not (isinstance(p, str) and "[" in p)]
+            loc = [p for p in e["loc"] if isinstance(p, int) or not _INTERNAL.search(p)]
+            path = _loc_path(loc)
+            if path in reported:
+                continue  # one mistake, one message (a union reports each member)
+            reported.add(path)
             message = "is not a known field" if e["type"] == "extra_forbidden" else e["msg"]
             value = None if e["type"] in ("missing", "extra_forbidden") else e.get("input")
             if isinstance(value, dict | list):
                 value = None
-            issues.append(issue(paths.join(list(loc)) or "(document)", message, value))
+            issues.append(issue(path, message, value))
         return None
+
+
+# Location parts pydantic adds for union members and validators, never field names.
+_INTERNAL = re.compile(r"^(int|str|float|bool|none|dict|list|tuple)$|^[A-Z]|[(']"
+                       r"|^(dict|list|tuple|set|literal|function-\w+|constrained-\w+)(\[|$)")
+
+
+def _loc_path(loc: list[Any]) -> str:
+    out = ""
+    for part in loc:
+        out = f"{out}[{part}]" if isinstance(part, int) else (f"{out}.{part}" if out else part)
+    return out or "(document)"
 
 
 def _literal_secrets(data: Mapping[str, Any], issue: Any) -> list[FieldIssue]:
@@ -247,11 +265,18 @@ def _literal_secrets(data: Mapping[str, Any], issue: Any) -> list[FieldIssue]:
 def _check_policy(policy: InferencePolicy, where: Located) -> list[FieldIssue]:
     issues = []
     for path, rule in policy.rules.items():
-        if not path.startswith(("spec.", "metadata.")) or not paths.exists_in_any_kind(path):
+        if (not path.startswith(("spec.", "metadata.")) or paths.join(paths.split(path)) != path
+                or not paths.exists_in_any_kind(path)):
             issues.append(FieldIssue(f"rules.{path}", "is not a field of any workload kind",
                                      allowed="a camelCase field path such as "
                                      "spec.compute.gpuDevices", document=where.document,
                                      source=where.source))
+            continue
+        for bound, value in (("min", rule.min), ("max", rule.max)):
+            problem = paths.bound_problem(path, value)
+            if problem:
+                issues.append(FieldIssue(f"rules.{path}.{bound}", problem, value,
+                                         document=where.document, source=where.source))
         if rule.options is not None and not rule.options:
             issues.append(FieldIssue(f"rules.{path}.options", "allows no value", [],
                                      "one or more values", document=where.document,

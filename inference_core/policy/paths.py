@@ -201,3 +201,25 @@ def _model_of(annotation: Any) -> Any:
         if found is not None:
             return found
     return None
+
+
+def bound_problem(path: str, bound: Any) -> str | None:
+    """Why ``bound`` cannot be a min/max of the field at ``path`` (None when it can): it must
+    be a number, or a quantity in the field's units (memory, CPU, duration)."""
+    if bound is None:
+        return None
+    parts = split(path)
+    for kind in KINDS:
+        if not field_annotation(kind, parts)[0]:
+            continue
+        parser = parser_for(kind, parts)
+        if parser is not None:
+            try:
+                parser(bound)
+            except ValueError as err:
+                return f"is not a quantity of this field: {err}"
+            return None
+        if isinstance(bound, bool) or not isinstance(bound, int | float):
+            return "must be a number for this field"
+        return None
+    return None

@@ -101,3 +101,23 @@ def test_duplicate_keys_in_policy_files_are_refused(write: Write) -> None:
     with pytest.raises(SpecError) as err:
         load_library([dup])
     assert "spec.priority" in str(err.value) and str(dup) in str(err.value)
+
+
+def test_rule_bounds_and_paths_are_checked_when_the_policy_loads(write: Write) -> None:
+    p = write("p.yaml", policy("bounds", """
+        rules:
+          spec.compute.memory.limit: {max: lots}
+          spec.compute.gpuDevices: {max: two}
+          spec.compute.cpu.limit: {min: [1]}
+          "spec.storage[": {required: true}
+        """))
+    with pytest.raises(SpecError) as err:
+        load_library([p])
+    lines = [m.split(": ", 1)[1] for m in messages(err.value)]
+    assert ("rules.spec.compute.memory.limit.max: is not a quantity of this field: expected a "
+            "size such as 512MB, 16GB, 8Gi or a number of bytes (got 'lots')") in lines
+    assert "rules.spec.compute.gpuDevices.max: must be a number for this field (got 'two')" in lines
+    # one message per mistake, without pydantic's union member names
+    assert [line for line in lines if line.startswith("rules.spec.compute.cpu.limit")] == [
+        "rules.spec.compute.cpu.limit.min: Input should be a valid number"]
+    assert any(line.startswith("rules.spec.storage[: is not a field") for line in lines)
