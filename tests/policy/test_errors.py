@@ -108,8 +108,10 @@ def test_rule_bounds_and_paths_are_checked_when_the_policy_loads(write: Write) -
         rules:
           spec.compute.memory.limit: {max: lots}
           spec.compute.gpuDevices: {max: two}
-          spec.compute.cpu.limit: {min: [1]}
           "spec.storage[": {required: true}
+        """) + "---\n" + policy("types", """
+        rules:
+          spec.compute.cpu.limit: {min: [1]}
         """))
     with pytest.raises(SpecError) as err:
         load_library([p])
