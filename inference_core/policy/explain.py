@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+from inference_core.policy import paths
 from inference_core.policy.effective import Effective
 from inference_core.policy.paths import child
 
@@ -52,6 +53,58 @@ def profile_values(result: Effective) -> dict[str, tuple[Any, str]]:
     return out
 
 
+def limits(result: Effective) -> dict[str, str]:
+    """What the applicable policies allow per rule path, in words, citing each policy:
+    ``<= 2 (team-a-inference); required (affinity)`` — the stricter bound of several."""
+    spec = result.spec
+    if spec is None:
+        return {}
+    per_path: dict[str, list[tuple[Any, str]]] = {}
+    for applied in result.policies:
+        for path, rule in applied.policy.rules.items():
+            if paths.field_annotation(spec.kind, paths.split(path))[0]:
+                per_path.setdefault(_pattern(path), []).append((rule, applied.name))
+    out = {}
+    for path, rules in per_path.items():
+        parts = []
+        parse = paths.parser_for(spec.kind, paths.split(path)) or _number
+        maxes = [(r.max, n) for r, n in rules if r.max is not None]
+        mins = [(r.min, n) for r, n in rules if r.min is not None]
+        if mins:
+            bound, name = max(mins, key=lambda t: _value(parse, t[0]))
+            parts.append(f">= {bound} ({name})")
+        if maxes:
+            bound, name = min(maxes, key=lambda t: _value(parse, t[0]))
+            parts.append(f"<= {bound} ({name})")
+        for rule, name in rules:
+            if rule.options is not None:
+                parts.append(f"one of {', '.join(str(o) for o in rule.options)} ({name})")
+        required = [n for r, n in rules if r.required]
+        if required:
+            parts.append(f"required ({', '.join(required)})")
+        locked = [n for r, n in rules if not r.can_edit]
+        if locked:
+            parts.append(f"cannot be edited ({', '.join(locked)})")
+        if parts:
+            out[path] = "; ".join(parts)
+    return out
+
+
+def _pattern(path: str) -> str:
+    return re.sub(r"\[(\d*|\*)\]", "[]", path)
+
+
+def _number(value: Any) -> Any:
+    return value
+
+
+def _value(parse: Any, bound: Any) -> float:
+    try:
+        return float(parse(bound))
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _source(result: Effective, path: str) -> str:
     found = profile_values(result).get(path)
     return found[1] if found else result.source_of(path)
@@ -80,27 +133,30 @@ def to_yaml(results: list[Effective]) -> str:
     chunks = []
     for result in results:
         lines = [f"# {header(result)}"]
-        _emit(effective_document(result), "", 0, lines, result)
+        _emit(effective_document(result), "", 0, lines, result, limits(result))
         chunks.append("\n".join(lines) + "\n")
     return "---\n".join(chunks)
 
 
 def to_table(results: list[Effective]) -> str:
-    """A table per document: FIELD, VALUE, SOURCE."""
+    """A table per document: FIELD, VALUE, SOURCE and what the policies allow (POLICY)."""
     out = []
     for result in results:
-        body = [(path, _scalar(value), source) for path, value, source in rows(result)]
+        lims = limits(result)
+        body = [(path, _scalar(value), source, lims.get(_pattern(path), ""))
+                for path, value, source in rows(result)]
         width = [max([len(h)] + [len(r[i]) for r in body]) for i, h in
                  enumerate(("FIELD", "VALUE", "SOURCE"))]
         width[1] = min(width[1], 60)
-        lines = [header(result), _row(("FIELD", "VALUE", "SOURCE"), width)]
+        lines = [header(result), _row(("FIELD", "VALUE", "SOURCE", "POLICY"), width)]
         lines.extend(_row(r, width) for r in body)
         out.append("\n".join(lines))
     return "\n\n".join(out) + "\n"
 
 
 def to_json(results: list[Effective]) -> dict[str, Any]:
-    """``{"documents": [{source, document, kind, name, project, policies, spec, sources}]}``."""
+    """``{"documents": [{source, document, kind, name, project, policies, spec, sources,
+    limits}]}``; ``limits`` maps rule paths to what the policies allow."""
     docs = []
     for result in results:
         spec = result.spec
@@ -115,6 +171,7 @@ def to_json(results: list[Effective]) -> dict[str, Any]:
                          for a in result.policies],
             "spec": effective_document(result),
             "sources": {path: source for path, _, source in rows(result)},
+            "limits": limits(result),
         })
     return {"documents": docs}
 
@@ -134,29 +191,33 @@ def _walk(value: Any, path: str, result: Effective, out: list[tuple[str, Any, st
 
 
 def _emit(value: dict[str, Any], path: str, indent: int, lines: list[str],
-          result: Effective) -> None:
+          result: Effective, lims: dict[str, str]) -> None:
     pad = " " * indent
     for key, item in value.items():
         here = child(path, str(key))
         name = key if _PLAIN_KEY.match(str(key)) else json.dumps(str(key))
         if isinstance(item, dict) and item:
             lines.append(f"{pad}{name}:")
-            _emit(item, here, indent + 2, lines, result)
+            _emit(item, here, indent + 2, lines, result, lims)
         elif isinstance(item, list) and item and all(isinstance(v, dict) and v for v in item):
             lines.append(f"{pad}{name}:")
             for i, element in enumerate(item):
                 sub: list[str] = []
-                _emit(element, child(here, i), indent + 2, sub, result)
+                _emit(element, child(here, i), indent + 2, sub, result, lims)
                 sub[0] = f"{pad}- {sub[0][indent + 2:]}"
                 lines.extend(sub)
         else:
-            lines.append(f"{pad}{name}: {json.dumps(item)}  # {_source(result, here)}")
+            limit = lims.get(_pattern(here))
+            note = f"{_source(result, here)}; policy: {limit}" if limit else _source(result,
+                                                                                     here)
+            lines.append(f"{pad}{name}: {json.dumps(item)}  # {note}")
 
 
 def _scalar(value: Any) -> str:
     return json.dumps(value) if not isinstance(value, str) else value
 
 
-def _row(cells: tuple[str, str, str], width: list[int]) -> str:
+def _row(cells: tuple[str, str, str, str], width: list[int]) -> str:
     value = cells[1] if len(cells[1]) <= width[1] else cells[1][: width[1] - 3] + "..."
-    return f"{cells[0]:<{width[0]}}  {value:<{width[1]}}  {cells[2]}"
+    line = f"{cells[0]:<{width[0]}}  {value:<{width[1]}}  {cells[2]:<{width[2]}}  {cells[3]}"
+    return line.rstrip()

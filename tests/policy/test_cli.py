@@ -104,9 +104,10 @@ def test_explain_yaml_table_and_json() -> None:
     docs = list(yaml.safe_load_all(out.stdout))
     assert docs[0]["spec"]["compute"]["memory"]["limit"] == "96G"
     lines = out.stdout.splitlines()
-    assert '    nodeType: "h100"  # spec' in lines
-    assert '  preemptibility: "non-preemptible"  # policy team-a-inference (cannot be edited)' \
-        in lines
+    assert ('    nodeType: "h100"  # spec; policy: one of a100, h100 (team-a-inference); '
+            'required (team-a-inference)') in lines
+    assert ('  preemptibility: "non-preemptible"  # policy team-a-inference (cannot be edited); '
+            'policy: cannot be edited (team-a-inference)') in lines
     assert any(line.strip().startswith("gpuDevices: 1  # asset ComputeResource/one-a100")
                for line in lines)
     assert any("requestTimeout" in line and "# policy gpu-cluster default" in line
@@ -125,6 +126,7 @@ def test_explain_yaml_table_and_json() -> None:
         "policy team-a-inference (imposed)"
     assert first["sources"]["spec.priority"] == "default"
     assert first["spec"]["spec"]["model"]["tokenSecret"] == "team-a-hf-token"
+    assert first["limits"]["spec.compute.gpuDevices"] == "<= 2 (team-a-inference)"
 
 
 def test_explain_refusal_exit_1(write: Write) -> None:

@@ -69,9 +69,36 @@ def test_json_and_table_forms() -> None:
         "name": "team-a-inference", "level": "project",
         "file": str(EX / "policies/team-a.yaml"), "document": 0}
     table = explain.to_table(results).splitlines()
-    assert table[1].split() == ["FIELD", "VALUE", "SOURCE"]
-    assert any(line.split()[:2] == ["spec.scheduling.nodeType", "h100"] and
-               line.endswith("spec") for line in table)
+    assert table[1].split() == ["FIELD", "VALUE", "SOURCE", "POLICY"]
+    assert any(line.split()[:3] == ["spec.scheduling.nodeType", "h100", "spec"] and
+               line.endswith("one of a100, h100 (team-a-inference); required "
+                             "(team-a-inference)") for line in table)
+
+
+def test_limits_name_the_stricter_bound_and_every_policy(write: Write) -> None:
+    cluster = write("c.yaml", policy("cluster", """
+        rules:
+          spec.compute.memory.limit: {max: 256GB, min: 1Gi}
+          spec.storage[].pvc.claimName: {options: [models]}
+        """))
+    project = write("p.yaml", policy("project", """
+        rules:
+          spec.compute.memory.limit: {max: 64Gi, min: 512Mi, required: true}
+        """, "{projects: [team-a]}"))
+    spec = write("s.yaml", """
+        kind: CustomInference
+        metadata: {name: a, project: team-a}
+        spec:
+          image: "img:1"
+          compute: {memory: {limit: 32Gi}}
+          storage: [{name: m, path: /m, pvc: {claimName: models}}]
+        """)
+    (result,) = resolve_files(spec, "kai", [cluster, project])
+    assert explain.limits(result) == {
+        "spec.compute.memory.limit": ">= 1Gi (cluster); <= 64Gi (project); required (project)",
+        "spec.storage[].pvc.claimName": "one of models (cluster)"}
+    text = explain.to_yaml([result])
+    assert '      claimName: "models"  # spec; policy: one of models (cluster)' in text
 
 
 def test_token_values_never_appear(write: Write) -> None:
