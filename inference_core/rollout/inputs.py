@@ -33,11 +33,21 @@ def looks_like_yaml_text(text: str) -> bool:
     return ": " in stripped or stripped.endswith(":")
 
 
-def resolve_spec_inputs(value: Any, *, field: str = "spec") -> list[Any]:
+def resolve_spec_inputs(value: Any, *, field: str = "spec", profile: Any = None,
+                        policies: Any = (), assets: Any = ()) -> list[Any]:
     """Every validated spec document ``value`` holds (see module doc for the forms).
 
-    Raises ``SpecError`` naming ``field``, the value's type or path, and what is allowed.
+    With policies or assets (``policies``/``assets`` paths, or listed by ``profile``), the
+    documents are resolved by ``inference_core.policy.effective_specs`` (assets loaded,
+    policies applied). Raises ``SpecError`` naming ``field``, the value's type or path, and
+    what is allowed.
     """
+    if profile is not None or policies or assets:
+        from inference_core.policy import effective_specs, library_for
+
+        library = library_for(profile, policies or (), assets or ())
+        if library:
+            return effective_specs(value, profile, library=library, field=field)
     from inference_core.spec import load_specs, load_specs_text, parse_spec
     from inference_core.spec.kinds import (
         CustomInference,
@@ -66,10 +76,13 @@ def resolve_spec_inputs(value: Any, *, field: str = "spec") -> list[Any]:
 
 
 def resolve_spec_input(value: Any, *, name: str | None = None, kind: str | None = None,
-                       field: str = "spec") -> Any:
+                       field: str = "spec", profile: Any = None, policies: Any = (),
+                       assets: Any = ()) -> Any:
     """Exactly one validated spec from ``value``; ``name`` picks a document of a
-    multi-document file, ``kind`` (``CustomInference`` ...) checks the document's kind."""
-    docs = resolve_spec_inputs(value, field=field)
+    multi-document file, ``kind`` (``CustomInference`` ...) checks the document's kind;
+    ``profile``/``policies``/``assets`` as in ``resolve_spec_inputs``."""
+    docs = resolve_spec_inputs(value, field=field, profile=profile, policies=policies,
+                               assets=assets)
     if name is not None:
         chosen = [d for d in docs if d.metadata.name == name]
         if not chosen:

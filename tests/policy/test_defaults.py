@@ -127,3 +127,15 @@ def test_effective_specs_takes_every_front_door_form(write: Write) -> None:
     with pytest.raises(SpecError) as err:
         effective_specs(str(path.parent / "missing.yaml"), "kai", policies=[p])
     assert "names no readable file" in str(err.value)
+
+
+def test_the_shared_spec_input_resolver_applies_policies(write: Write) -> None:
+    from inference_core.rollout.inputs import resolve_spec_input
+
+    p = write("p.yaml", policy("d", "defaults: {spec: {priority: medium}}\n"))
+    text = yaml.safe_dump(_hf())
+    assert resolve_spec_input(text).spec.priority == "very-high"
+    assert resolve_spec_input(text, profile="kai").spec.priority == "very-high"
+    assert resolve_spec_input(text, profile="kai", policies=[p]).spec.priority == "medium"
+    profile = write("prof.yaml", f"name: lab\npolicies: [{p.name}]\n")
+    assert resolve_spec_input(_hf(), profile=str(profile)).spec.priority == "medium"
