@@ -287,8 +287,8 @@ class KubeObjectAPI:
         return dict(response.json())
 
     def create(self, rt: Kind, obj: dict[str, Any]) -> dict[str, Any]:
-        """POST the object (server-set metadata dropped); its status follows through
-        ``/status`` when the type has that subresource."""
+        """POST the object (server-set metadata dropped); its status (but a pod's) follows
+        through ``/status`` when the type has that subresource."""
         rt = self._resolve(rt)
         body = _without_server_fields({**obj, "apiVersion": rt.api_version, "kind": rt.kind})
         if not rt.namespaced:
@@ -297,7 +297,8 @@ class KubeObjectAPI:
             body["status"] = obj["status"]
         namespace = meta(obj).get("namespace")
         stored = self._send("POST", self._path(rt, namespace), body)
-        if rt in self._status_subresource and obj.get("status"):
+        # A new pod's status (phase, QoS class) is the API server's and then the kubelet's.
+        if rt in self._status_subresource and obj.get("status") and rt.kind != "Pod":
             stored = self._put_status(rt, {**stored, "status": obj["status"]})
         return self._remember(rt, stored)
 
