@@ -40,6 +40,7 @@ SERVER_SET_ANNOTATIONS = frozenset({KNATIVE_CREATOR_ANNOTATION,
 KNATIVE_SERVICE_LABEL = "serving.knative.dev/service"
 KNATIVE_REVISION_LABEL = "serving.knative.dev/revision"
 LWS_NAME_LABEL = "leaderworkerset.sigs.k8s.io/name"
+LWS_HASH_LABEL = "leaderworkerset.sigs.k8s.io/template-revision-hash"
 
 # -- API groups ----------------------------------------------------------------------------
 KNATIVE_API = "serving.knative.dev/v1"

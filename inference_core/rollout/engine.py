@@ -20,6 +20,8 @@ from inference_core.rollout.constants import (
     CONFIG_MAP,
     KNATIVE_REVISION,
     KNATIVE_SERVICE_LABEL,
+    LWS_HASH_LABEL,
+    LWS_NAME_LABEL,
     SERVING_RESOURCES,
     history_name,
     workload_selector,
@@ -76,6 +78,7 @@ class State:
     live: JsonObj | None
     history: History
     revisions: tuple[str, ...] = ()
+    pods: tuple[JsonObj, ...] = ()
 
 
 @dataclass
@@ -140,7 +143,10 @@ def read_state(client: KubeClient, name: str, namespace: str) -> State:
     history = read_history(client, name, namespace)
     key, live = find_serving(client, name, namespace, history)
     revisions = live_revisions(client, key) if key is not None and live is not None else ()
-    return State(name, namespace, key, live, history, revisions)
+    pods: list[JsonObj] = []
+    if key is not None and live is not None and key.kind == "LeaderWorkerSet":
+        pods = client.list("v1", "Pod", namespace, label_selector=f"{LWS_NAME_LABEL}={name}")
+    return State(name, namespace, key, live, history, revisions, tuple(pods))
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,31 @@ def execute(client: KubeClient, plan: Plan, *, dry_run: bool = False) -> Execute
                     raise
             (deleted if gone else absent).append(str(k))
     return Executed(stored, wait, deleted, absent)
+
+
+def stale_pod_hashes(client: KubeClient, key: ObjectKey,
+                     live: Mapping[str, Any] | None) -> tuple[str, ...]:
+    """LeaderWorkerSet: the ``template-revision-hash`` values of the pods running now (read
+    before a write); empty for other kinds or an absent object."""
+    if key.kind != "LeaderWorkerSet" or live is None:
+        return ()
+    pods = client.list("v1", "Pod", key.namespace, label_selector=f"{LWS_NAME_LABEL}={key.name}")
+    return tuple(sorted({str(h) for p in pods
+                         if (h := ((p.get("metadata") or {}).get("labels") or {})
+                             .get(LWS_HASH_LABEL))}))
+
+
+def settle_wait(wait: WaitTarget | None, live: Mapping[str, Any] | None,
+                stale: tuple[str, ...]) -> WaitTarget | None:
+    """The wait target after a write: pods of ``stale`` hashes are ignored only when the
+    write changed the generation (a new template); a no-op retry judges every pod."""
+    if wait is None or not stale or live is None:
+        return wait
+    before = (live.get("metadata") or {}).get("generation")
+    if before is not None and wait.expected_generation is not None and \
+            int(before) == wait.expected_generation:
+        return wait
+    return replace(wait, stale_pod_hashes=stale)
 
 
 def wait_gone(client: KubeClient, keys: Sequence[ObjectKey], *, timeout_s: float,
@@ -258,11 +289,13 @@ class Engine:
         plan = plan_deploy(spec, profile=prof, live=live, history=history, rollout_id=rid,
                            now=utc_now(), action=action, candidate_tag=candidate_tag,
                            force=force, by=self.by, manifests=manifests)
+        stale = stale_pod_hashes(self.client, key, live)
         done = execute(self.client, plan)
         result = self._result(plan, key)
-        if not wait or done.wait is None:
+        settled = settle_wait(done.wait, live, stale)
+        if not wait or settled is None:
             return result
-        target = replace(done.wait, timeout_s=timeout_s or done.wait.timeout_s)
+        target = replace(settled, timeout_s=timeout_s or settled.timeout_s)
         try:
             readiness = self.wait_and_record(target, rid, action=action, on_update=on_update)
         except (WorkloadFailed, ReadinessTimeout) as e:
@@ -340,11 +373,14 @@ class Engine:
         state = read_state(self.client, name, namespace)
         plan = plan_rollback(history=state.history, live=state.live, rollout_id=rid,
                              now=utc_now(), to=to, revisions=state.revisions, force=force,
-                             by=self.by)
+                             by=self.by, pods=state.pods)
+        key = ObjectKey.of(plan.entry.manifest) if plan.entry else None
+        stale = stale_pod_hashes(self.client, key, state.live) if key else ()
         done = execute(self.client, plan)
-        result = self._result(plan, ObjectKey.of(plan.entry.manifest) if plan.entry else None)
-        if wait and done.wait is not None:
-            target = replace(done.wait, timeout_s=timeout_s or done.wait.timeout_s)
+        result = self._result(plan, key)
+        settled = settle_wait(done.wait, state.live, stale)
+        if wait and settled is not None:
+            target = replace(settled, timeout_s=timeout_s or settled.timeout_s)
             result.readiness = self.wait_and_record(target, rid, action="rollback",
                                                     on_update=on_update).to_dict()
         return result

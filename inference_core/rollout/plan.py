@@ -47,13 +47,16 @@ Write = Apply | Delete
 class WaitTarget:
     """What to wait on after the writes: the serving object ``key`` judged with
     ``readiness.evaluate`` at the generation the serving write returned (the executor fills
-    ``expected_generation``), within ``timeout_s``."""
+    ``expected_generation``), within ``timeout_s``. ``stale_pod_hashes``: LeaderWorkerSet
+    ``template-revision-hash`` values of pods that predate a template change (a rollback's
+    old failing pods must not fail the new template; see ``engine.stale_pod_hashes``)."""
 
     key: ObjectKey
     timeout_s: float
     expected_generation: int | None = None
     expected_revision: str | None = None
     fail_fast: bool = True
+    stale_pod_hashes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

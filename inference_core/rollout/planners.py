@@ -188,14 +188,16 @@ def rollback_target(history: History, *, rollout_id: str, to: int | None = None)
 def plan_rollback(
     *, history: History, live: Mapping[str, Any] | None, rollout_id: str, now: str,
     to: int | None = None, revisions: Collection[str] = (), force: bool = False,
-    by: str | None = None,
+    by: str | None = None, pods: Sequence[Mapping[str, Any]] = (),
 ) -> Plan:
     """Go back to a recorded good entry (see :func:`rollback_target`).
 
     Re-applies that entry's recorded manifest (our fields only). Knative: when its revision
     is still among ``revisions`` (names of the Service's live Revisions), all traffic is
     pinned to it; otherwise the recorded template is re-applied and its new revision takes
-    the traffic. LWS: the recorded template is re-applied.
+    the traffic. LWS: the recorded template is re-applied, and the workload's ``pods`` that
+    are not Ready are deleted (Kubernetes' "forced rollback": a rolling update does not
+    replace a broken pod by itself, so the failed template's groups would stay forever).
     """
     target = rollback_target(history, rollout_id=rollout_id, to=to)
     manifest = copy.deepcopy(target.manifest)
@@ -225,8 +227,23 @@ def plan_rollback(
     entry_now = hist.for_rollout(rollout_id, "rollback")
     assert entry_now is not None
     timeout = float(DEFAULT_INIT_TIMEOUT_S.get(target.workload_kind, 600))
-    return Plan("rollback", rollout_id, (_history_write(hist), Apply(manifest, force=force)),
-                hist, entry_now, WaitTarget(key, timeout), tuple(notes))
+    writes: list[Write] = [_history_write(hist), Apply(manifest, force=force)]
+    if not is_knative(manifest):
+        broken = [p for p in pods if not _pod_ready(p)]
+        writes += [Delete(ObjectKey("v1", "Pod", key.namespace,
+                                    str(_get(p, "metadata", "name"))),
+                          propagation="Background", uid=_get(p, "metadata", "uid"))
+                   for p in broken]
+        if broken:
+            notes.append(f"deleting {len(broken)} pod(s) of the failed template that are not "
+                         "ready (forced rollback)")
+    return Plan("rollback", rollout_id, tuple(writes), hist, entry_now,
+                WaitTarget(key, timeout), tuple(notes))
+
+
+def _pod_ready(pod: Mapping[str, Any]) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True"
+               for c in _get(pod, "status", "conditions") or [])
 
 
 # -- traffic ----------------------------------------------------------------

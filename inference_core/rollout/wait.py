@@ -37,6 +37,7 @@ from inference_core.rollout.constants import (
     KNATIVE_API,
     KNATIVE_REVISION,
     KNATIVE_SERVICE_LABEL,
+    LWS_HASH_LABEL,
     LWS_NAME_LABEL,
     POD,
 )
@@ -135,8 +136,10 @@ def assess(target: WaitTarget, snap: Snapshot, *, now: datetime | None = None) -
                          message=f"{key} does not exist (yet)", kind=key.kind,
                          namespace=key.namespace, name=key.name)
     selector, names = interest(snap.obj, target)
+    stale = set(target.stale_pod_hashes)
     pods = [p for p in snap.pods
-            if selector is None or selector_matches(selector, _meta(p).get("labels") or {})]
+            if (selector is None or selector_matches(selector, _meta(p).get("labels") or {}))
+            and (_meta(p).get("labels") or {}).get(LWS_HASH_LABEL) not in stale]
     names |= {str(_meta(p).get("name")) for p in pods}
     events = [e for e in snap.events
               if str((e.get("involvedObject") or e.get("regarding") or {}).get("name")) in names]

@@ -17,14 +17,14 @@ metadata: {{name: {name}, project: team-a}}
 spec:
   image: {image}
   endpoint: {{port: 8080}}
-  general: {{initializationTimeout: 2m}}
+  general: {{initializationTimeout: {init}}}
 """
 NS = "team-a"
 
 
-def write_spec(path: Path, image: str, name: str = "app") -> Path:
-    """A CustomInference spec file for ``image``."""
-    path.write_text(SPEC.format(name=name, image=image), encoding="utf-8")
+def write_spec(path: Path, image: str, name: str = "app", init: str = "2m") -> Path:
+    """A CustomInference spec file for ``image`` (``init``: initialization timeout)."""
+    path.write_text(SPEC.format(name=name, image=image, init=init), encoding="utf-8")
     return path
 
 

@@ -179,6 +179,8 @@ def test_errors_and_exit_codes(cluster: tuple[Any, KubernetesClient], tmp_path: 
     spec = write_spec(tmp_path / "app.yaml", "ghcr.io/acme/app:1")
     wrong_ns = cli(sandbox, "deploy", str(spec), "-n", "other")
     assert wrong_ns.exit_code == 2
-    timeout = cli(sandbox, "deploy", str(spec), "--wait", "--timeout", "0.001")
+    # a progress deadline far beyond the CLI's timeout (the sandbox runs 100x faster)
+    never = write_spec(tmp_path / "never.yaml", "ghcr.io/acme/never-ready:1", init="60m")
+    timeout = cli(sandbox, "deploy", str(never), "--wait", "--timeout", "2")
     assert timeout.exit_code == 3, timeout.stderr
     assert "not ready after" in timeout.stderr and "API server answered" in timeout.stderr

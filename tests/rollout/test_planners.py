@@ -224,9 +224,15 @@ def test_lws_rollback_reapplies_recorded_template() -> None:
     hist = plan_record(good.history, rollout_id="r1", status=Status.GOOD).history
     bad = plan_deploy(spec_bad, live={"kind": "LeaderWorkerSet"}, history=hist,
                       rollout_id="r2", now=NOW, action="update")
-    plan = plan_rollback(history=bad.history, live=None, rollout_id="r2", now=NOW)
+    pods = [{"metadata": {"name": n, "uid": f"u-{n}"},
+             "status": {"conditions": [{"type": "Ready", "status": ready}]}}
+            for n, ready in (("dist-0", "False"), ("dist-0-1", "False"), ("dist-1", "True"))]
+    plan = plan_rollback(history=bad.history, live=None, rollout_id="r2", now=NOW, pods=pods)
     manifest = serving_write(plan).manifest
     assert manifest == serving_write(good).manifest
+    # forced rollback: the failed template's broken pods go (uid precondition), ready ones stay
+    deletes = [(w.key.kind, w.key.name, w.uid) for w in plan.writes if isinstance(w, Delete)]
+    assert deletes == [("Pod", "dist-0", "u-dist-0"), ("Pod", "dist-0-1", "u-dist-0-1")]
 
 
 # -- traffic ------------------------------------------------------------------------------------
