@@ -95,6 +95,9 @@ class FieldRule(SpecModel):
     """Largest allowed value, same units as ``min``."""
     options: list[Any] | None = None
     """Allowed values; for a list field, every item must be one of them."""
+    can_add: bool = True
+    """False on a list field: it holds only the items policies give (defaults, imposed
+    assets); a spec or asset may not add items."""
 
 
 class ImposedAssets(SpecModel):

@@ -235,7 +235,7 @@ def resolve(data: Mapping[str, Any] | BaseModel, profile: ClusterProfile, librar
     except SpecError as err:
         issues.extend(_attribute(i, merged) for i in err.issues)
     values = spec.model_dump(by_alias=True, mode="json") if spec is not None else merged.data
-    issues.extend(here.at(enforce.check_rules(values, policies, kind)))
+    issues.extend(here.at(enforce.check_rules(values, policies, kind, merged)))
     return Effective(spec if not issues else None, merged, policies, issues, document, source,
                      profile)
 

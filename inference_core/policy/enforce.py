@@ -170,8 +170,10 @@ def _impose(merged: Merged, base: str, fragment: dict[str, Any],
         merged.add({"storage": [fragment]}, f"policy {applied.name} (imposed)", base)
 
 
-def check_rules(values: Any, policies: list[Applied], kind: str) -> list[FieldIssue]:
-    """Every rule violation in the effective document ``values`` (camelCase dict)."""
+def check_rules(values: Any, policies: list[Applied], kind: str,
+                merged: Merged | None = None) -> list[FieldIssue]:
+    """Every rule violation in the effective document ``values`` (camelCase dict);
+    ``merged`` tells where list items came from (for ``canAdd: false``)."""
     by_path: dict[str, list[tuple[FieldRule, Applied]]] = {}
     for applied in policies:
         for path, rule in applied.policy.rules.items():
@@ -185,7 +187,27 @@ def check_rules(values: Any, policies: list[Applied], kind: str) -> list[FieldIs
         for concrete, value in paths.values_at(values, parts):
             issues.extend(dataclasses.replace(i, value=_shown(concrete, i.value))
                           for i in _check_one(concrete, path, value, rules, norm))
+            if merged is not None and isinstance(value, list):
+                issues.extend(_added_items(concrete, path, value, rules, merged))
     return issues
+
+
+def _added_items(concrete: str, path: str, items: list[Any],
+                 rules: list[tuple[FieldRule, Applied]], merged: Merged) -> Iterator[FieldIssue]:
+    """Items of a ``canAdd: false`` list that no policy put there."""
+    closed = [a for r, a in rules if not r.can_add]
+    if not closed:
+        return
+    for i, item in enumerate(items):
+        probe = f"{concrete}[{i}].name" if isinstance(item, dict) and "name" in item else \
+            f"{concrete}[{i}]"
+        origin = merged.source_of(probe)
+        if origin is not None and not origin.startswith("policy "):
+            shown = item.get("name") if isinstance(item, dict) else item
+            yield FieldIssue(f"{concrete}[{i}]", f"policy {closed[0].name}: items cannot be "
+                             f"added here ({origin} adds this one)", shown,
+                             "the items the policies give",
+                             f"remove it (rule {path} canAdd: false in {closed[0].where})")
 
 
 def _shown(path: str, value: Any) -> Any:

@@ -85,6 +85,9 @@ def limits(result: Effective) -> dict[str, str]:
         locked = [n for r, n in rules if not r.can_edit]
         if locked:
             parts.append(f"cannot be edited ({', '.join(locked)})")
+        closed = [n for r, n in rules if not r.can_add]
+        if closed:
+            parts.append(f"no items may be added ({', '.join(closed)})")
         if parts:
             out[path] = "; ".join(parts)
     return out

@@ -161,3 +161,21 @@ def test_wildcard_paths_check_every_item(write: Write) -> None:
     doc = _hf(storage=[{"name": "a", "path": "/a", "pvc": {"claimName": "shared-models"}},
                        {"name": "b", "path": "/b", "pvc": {"claimName": "private"}}])
     assert [i.path for i in effective(doc, p).issues] == ["spec.storage[1].pvc.claimName"]
+
+
+def test_can_add_false_keeps_a_list_to_the_policy_items(write: Write) -> None:
+    p = write("p.yaml", policy("fixed-env", """
+        defaults:
+          spec:
+            env: [{name: LOG_FORMAT, value: json}]
+        rules:
+          spec.env: {canAdd: false}
+        """))
+    doc = _hf(env=[{"name": "LOG_FORMAT", "value": "text"}])
+    ok = effective(doc, p)
+    assert ok.spec is not None and ok.spec.spec.env[0].value == "text"
+    added = effective(_hf(env=[{"name": "DEBUG", "value": "1"}]), p)
+    assert _lines(added) == [
+        "spec.yaml#0: spec.env[1]: policy fixed-env: items cannot be added here (spec adds "
+        "this one) (got 'DEBUG'; allowed: the items the policies give). Hint: remove it (rule "
+        f"spec.env canAdd: false in {p}#0)"]
