@@ -79,8 +79,19 @@ def library_for(profile: ProfileRef, policy_paths: Iterable[PathLike] = (),
     prof = load_profile(profile)
     base = Path(profile).parent if isinstance(profile, str | os.PathLike) and Path(
         profile).suffix in (".yaml", ".yml") else Path.cwd()
-    listed = [*prof.policies, *prof.assets]
-    from_profile = [p if Path(p).is_absolute() else base / p for p in listed]
+    from_profile: list[Path] = []
+    missing: list[FieldIssue] = []
+    where = str(profile) if isinstance(profile, str | os.PathLike) else prof.name
+    for field_name, listed in (("policies", prof.policies), ("assets", prof.assets)):
+        for i, entry in enumerate(listed):
+            path = Path(entry) if Path(entry).is_absolute() else base / entry
+            if not path.exists():
+                missing.append(FieldIssue(f"{field_name}[{i}]", "names no file or directory",
+                                          str(path), hint="paths are relative to the profile "
+                                          "file", source=f"profile {where}"))
+            from_profile.append(path)
+    if missing:
+        raise SpecError(missing)
     return load_library(from_profile, policy_paths, asset_paths)
 
 

@@ -123,3 +123,15 @@ def test_rule_bounds_and_paths_are_checked_when_the_policy_loads(write: Write) -
     assert [line for line in lines if line.startswith("rules.spec.compute.cpu.limit")] == [
         "rules.spec.compute.cpu.limit.min: Input should be a valid number"]
     assert any(line.startswith("rules.spec.storage[: is not a field") for line in lines)
+
+
+def test_a_profile_listing_a_missing_path_says_so(write: Write) -> None:
+    from inference_core.policy import library_for
+
+    prof = write("cluster/profile.yaml", "name: lab\npolicies: [policies]\nassets: [assets]\n")
+    write("cluster/assets/a.yaml", "")
+    with pytest.raises(SpecError) as err:
+        library_for(str(prof))
+    assert messages(err.value) == [
+        f"profile {prof}: policies[0]: names no file or directory (got "
+        f"'{prof.parent / 'policies'}'). Hint: paths are relative to the profile file"]
