@@ -314,11 +314,17 @@ class KubeObjectAPI:
         node = (obj.get("spec") or {}).get("nodeName")
         if rt.kind == "Pod" and not rt.group and node and \
                 not (current.get("spec") or {}).get("nodeName"):
-            self._send("POST", self._path(rt, namespace, name) + "/binding",
-                       {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
-                        "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
-            current = self._remember(rt, self._send("GET", self._path(rt, namespace, name)))
-            obj["metadata"]["resourceVersion"] = meta(current)["resourceVersion"]
+            try:
+                self._send("POST", self._path(rt, namespace, name) + "/binding",
+                           {"apiVersion": "v1", "kind": "Binding", "metadata": {"name": name},
+                            "target": {"apiVersion": "v1", "kind": "Node", "name": node}})
+            except ApiError as err:
+                if err.code != 404:  # a server without pods/binding takes the update below
+                    raise
+            else:
+                current = self._remember(rt, self._send("GET", self._path(rt, namespace,
+                                                                          name)))
+                obj["metadata"]["resourceVersion"] = meta(current)["resourceVersion"]
         stored = current
         if _without_server_fields(obj) != _without_server_fields(current):
             body = {k: v for k, v in obj.items() if k != "status"}
