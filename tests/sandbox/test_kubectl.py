@@ -1,6 +1,8 @@
-"""kubectl (built from k8s.io/kubernetes by scripts/setup.d) against the sandbox, as printed by
-``inference-sandbox up``: TLS + token kubeconfig, tables, OpenAPI validation, explain, diff,
-server dry run, protobuf creates, access reviews, watch and deletion."""
+"""kubectl against the sandbox, as printed by ``inference-sandbox up``: TLS + token kubeconfig,
+tables, OpenAPI validation, explain, diff, server dry run, protobuf creates, access reviews,
+watch and deletion. Two clients: the kubectl of the pinned k8s.io/kubernetes
+(scripts/setup.d/10-kube-tools.sh) and an older one from the k8s.io/kubectl module pinned in
+tools/kube-old (scripts/setup.d/11-kubectl-old.sh)."""
 
 from __future__ import annotations
 
@@ -16,8 +18,8 @@ import yaml
 
 from inference_sandbox import Sandbox, SandboxConfig
 from inference_sandbox.testing import wait_for
-from tests.helpers import require_real, require_shared
-from tests.real.tools import find_tool
+from tests.helpers import REPO, require_real, require_shared
+from tests.real.tools import cache_dir, find_tool, module_version
 
 pytestmark = pytest.mark.real
 
@@ -29,10 +31,16 @@ KSVC = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
                                      "ports": [{"containerPort": 8000}]}]}}}}
 
 
-@pytest.fixture(scope="module")
-def kubectl_bin() -> Path:
-    found = find_tool("kubectl")
-    require_real("kubectl", found)
+def _old_kubectl() -> Path | None:
+    version = module_version("k8s.io/kubectl", REPO / "tools" / "kube-old" / "go.mod")
+    path = cache_dir() / f"kubectl-old-{version}"
+    return path if path.is_file() and os.access(path, os.X_OK) else None
+
+
+@pytest.fixture(scope="module", params=["kubectl", "kubectl-old"])
+def kubectl_bin(request: pytest.FixtureRequest) -> Path:
+    found = find_tool("kubectl") if request.param == "kubectl" else _old_kubectl()
+    require_real(request.param, found)
     assert found is not None
     return found
 
