@@ -43,6 +43,7 @@ from inference_core.spec import AnySpec, load_specs, parse_spec
 from inference_core.spec.kinds import (
     KINDS,
 )
+from inference_core.spec.yamlio import check_value
 
 PathLike = str | os.PathLike[str]
 ProfileRef = ClusterProfile | Mapping[str, Any] | str | os.PathLike[str] | None
@@ -206,11 +207,15 @@ def effective_specs(value: Any, profile: ProfileRef = None, *,
 def resolve(data: Mapping[str, Any] | BaseModel, profile: ClusterProfile, library: Library, *,
             document: int | None = None, source: str | None = None) -> Effective:
     """Resolve one document; never raises for bad input (issues are in the result)."""
+    here = _Locator(document, source)
     if isinstance(data, BaseModel):
         raw: Any = data.model_dump(by_alias=True, exclude_unset=True)
     else:
+        try:  # the spec loader's input limits, before anything walks the value
+            check_value(data, document=document, source=source)
+        except SpecError as err:
+            return Effective(None, Merged(), [], list(err.issues), document, source, profile)
         raw = copy.deepcopy(dict(data)) if isinstance(data, Mapping) else data
-    here = _Locator(document, source)
     if not isinstance(raw, dict) or raw.get("kind") not in KINDS or not isinstance(
             (raw.get("metadata") or {}).get("project") if isinstance(raw.get("metadata"),
                                                                      dict) else None, str):

@@ -132,6 +132,22 @@ def test_a_profile_listing_a_missing_path_says_so(write: Write) -> None:
     write("cluster/assets/a.yaml", "")
     with pytest.raises(SpecError) as err:
         library_for(str(prof))
-    assert messages(err.value) == [
-        f"profile {prof}: policies[0]: names no file or directory (got "
-        f"'{prof.parent / 'policies'}'). Hint: paths are relative to the profile file"]
+    (issue,) = err.value.issues
+    assert (issue.source, issue.path, issue.message, issue.value) == (
+        f"profile {prof}", "policies[0]", "names no file or directory",
+        str(prof.parent / "policies"))
+    assert issue.hint == "paths are relative to the profile file"
+
+
+def test_python_values_are_held_to_the_input_limits(write: Write) -> None:
+    from inference_core.policy import effective_spec
+
+    p = write("p.yaml", policy("d", "defaults: {spec: {priority: high}}\n"))
+    shared: list[object] = ["x"]
+    for _ in range(40):  # 2**40 values once expanded: refused before anything walks it
+        shared = [shared, shared]
+    doc = {"kind": "CustomInference", "metadata": {"name": "a", "project": "p"},
+           "spec": {"image": "i", "args": shared}}
+    with pytest.raises(SpecError) as err:
+        effective_spec(doc, "kai", policies=[p])
+    assert "spec.args" in str(err.value)
