@@ -15,4 +15,5 @@ class CustomInference(InferenceComponent):
     the spec asks for them. ``args``: :class:`pulumi_components.InferenceArgs` (or a spec).
     """
 
+    TYPE_TOKEN: ClassVar[str] = "inference-stacks:index:CustomInference"
     KIND: ClassVar[str] = "CustomInference"

@@ -16,4 +16,5 @@ class DistributedInference(InferenceComponent):
     ``url`` output is the leader Service's load-balancer address once the cluster assigns it.
     """
 
+    TYPE_TOKEN: ClassVar[str] = "inference-stacks:index:DistributedInference"
     KIND: ClassVar[str] = "DistributedInference"

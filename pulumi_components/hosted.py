@@ -5,7 +5,7 @@ Pulumi infers the package schema from the annotations below, so this module keep
 real types (no ``from __future__ import annotations``) and plain-schema shapes: the spec is
 either an object (``spec``, as in the YAML file) or YAML text (``specYaml``), the profile a
 built-in name or an inline object. The classes share the Python components' construction
-(:func:`pulumi_components.base.build`), so their type tokens, children and outputs are the
+(:func:`pulumi_components.base.construct`), so their type tokens, children and outputs are the
 same (``inference-stacks:index:CustomInference`` ...).
 """
 
@@ -14,7 +14,7 @@ from typing import Any, NotRequired, TypedDict
 import pulumi
 
 from pulumi_components.args import InferenceArgs
-from pulumi_components.base import build
+from pulumi_components.base import construct, finish, type_token
 from pulumi_components.errors import InferenceComponentError
 
 
@@ -96,15 +96,21 @@ def to_inference_args(args: InferenceComponentArgs, component: str) -> Inference
             "profileObject, not both", ("args.profile", "args.profileObject"))
     profile = values.pop("profile_object", None) or values.pop("profile", None)
     values.pop("profile", None)
-    flags = {k: bool(values.pop(k)) for k in ("skip_await", "preflight", "allow_capacity_dip")
-             if values.get(k) is not None}
-    return InferenceArgs(spec=spec, profile=profile, **flags,
-                         **{k: v for k, v in values.items() if v is not None})
+    fields: dict[str, Any] = {
+        k: bool(values.pop(k)) for k in ("skip_await", "preflight", "allow_capacity_dip")
+        if values.get(k) is not None}
+    fields.update({k: v for k, v in values.items() if v is not None})
+    return InferenceArgs(spec=spec, profile=profile, **fields)
 
 
 class CustomInference(pulumi.ComponentResource):
     """Any container image served by Knative Serving (a Knative Service, plus PVCs, tool
     Services and access policies when the spec asks for them)."""
+
+    # What the shared construction registers; the provider host derives the schema's token
+    # from the class name, which matches. (No annotation: annotated attributes are outputs.)
+    TYPE_TOKEN = type_token("CustomInference")
+    KIND = "CustomInference"
 
     url: pulumi.Output[str | None]
     """External URL (absent when the workload is cluster-local)."""
@@ -117,21 +123,29 @@ class CustomInference(pulumi.ComponentResource):
     manifests_json: pulumi.Output[str]
     """The applied objects as JSON (the token Secret's value redacted)."""
     ready: pulumi.Output[bool | None]
-    """True once the serving object passed Pulumi's readiness await (absent with skipAwait)."""
+    """True once the workload serves, by the core's readiness definition (absent with
+    skipAwait)."""
 
     def __init__(self, name: str, args: InferenceComponentArgs,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        where = f'inference-stacks:index:{type(self).__name__} "{name}"'
-        build(self, type(self).__name__, name, to_inference_args(args, where), opts)
+        where = f'{self.TYPE_TOKEN} "{name}"'
+        a = InferenceArgs.coerce(to_inference_args(args, where), where)
+        finish(self, construct(self, self.TYPE_TOKEN, self.KIND, name, a, opts))
 
 
 class HuggingFaceInference(CustomInference):
     """A Hugging Face Hub model served by vLLM on Knative Serving."""
 
+    TYPE_TOKEN = type_token("HuggingFaceInference")
+    KIND = "HuggingFaceInference"
+
 
 class DistributedInference(CustomInference):
     """A model served by a LeaderWorkerSet (a leader pod plus workers per replica) with a
     leader Service."""
+
+    TYPE_TOKEN = type_token("DistributedInference")
+    KIND = "DistributedInference"
 
 
 HOSTED: list[type[pulumi.ComponentResource]] = [

@@ -15,4 +15,5 @@ class HuggingFaceInference(InferenceComponent):
     ``condition=Ready``), and ``<name>-jwt``/``<name>-access`` for restricted access.
     """
 
+    TYPE_TOKEN: ClassVar[str] = "inference-stacks:index:HuggingFaceInference"
     KIND: ClassVar[str] = "HuggingFaceInference"

@@ -91,6 +91,8 @@ class AwaitOptions:
 
     skip: bool = False
     timeout_seconds: int | None = None
+    by_component: bool = False
+    """The component waits with the core's readiness (the provider must not)."""
 
 
 @dataclass(frozen=True)
@@ -195,7 +197,7 @@ def render_workload(spec: AnySpec, profile: ClusterProfile, ov: Overrides, wait:
                                       f"{WAIT_FOR} annotation")
     if wait.timeout_seconds is not None:
         annotations[TIMEOUT] = str(wait.timeout_seconds)
-    if wait.skip:
+    if wait.skip or wait.by_component:
         annotations[SKIP_AWAIT] = "true"
     ends = endpoints(spec, profile)
     return Rendered(manifests=manifests, namespace=profile.namespace_for(spec.metadata.project),

@@ -104,7 +104,8 @@ def test_pipeline_ownership_ignores_rollout_fields(spec: str, child: str,
 def test_kubeconfig_creates_a_provider_for_every_child() -> None:
     monitor = install()
     deploy(lambda: DistributedInference("ray", InferenceArgs(spec=RAY, profile="kai",
-                                                              kubeconfig="apiVersion: v1")))
+                                                              kubeconfig="apiVersion: v1",
+                                                              skip_await=True)))
     provider = monitor.registrations["ray-provider"]
     assert provider.type == "pulumi:providers:kubernetes"
     for name in ("ray-lws", "ray-leader"):

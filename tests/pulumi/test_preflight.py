@@ -130,7 +130,7 @@ def test_capacity_through_the_kubeconfig(hub: HubEmulator, full_queue: Sandbox) 
     with pytest.raises(InferenceComponentError) as info:
         deploy(lambda: DistributedInference("big", InferenceArgs(
             spec=lws_doc(), profile="kai", hf_token=pulumi.Output.secret(TOKEN_GRANTED),
-            kubeconfig=pulumi.Output.secret(kubeconfig), preflight=True)))
+            kubeconfig=pulumi.Output.secret(kubeconfig), preflight=True, skip_await=True)))
     assert "InsufficientQuota: queue 'team-a'" in str(info.value)
     assert "short by" in str(info.value)
     assert not [n for n in monitor.children("big") if n != "big-provider"]
@@ -138,7 +138,8 @@ def test_capacity_through_the_kubeconfig(hub: HubEmulator, full_queue: Sandbox) 
     monitor = install()
     deploy(lambda: DistributedInference("big", InferenceArgs(
         spec=lws_doc(), profile="kai", hf_token=pulumi.Output.secret(TOKEN_GRANTED),
-        kubeconfig=pulumi.Output.secret(kubeconfig), preflight=True, allow_capacity_dip=True)))
+        kubeconfig=pulumi.Output.secret(kubeconfig), preflight=True, allow_capacity_dip=True,
+        skip_await=True)))
     lws = plain(monitor.registrations["big-lws"].inputs)
     rolling = lws["spec"]["rolloutStrategy"]["rollingUpdateConfiguration"]
     assert (rolling["maxSurge"], rolling["maxUnavailable"]) == (0, 1)
