@@ -2,8 +2,8 @@
 
 Queries (``SEL`` is the version's selector, ``W`` the window in seconds)::
 
-    sum(increase(http_requests_total{SEL,handler=~"<inference handlers>"}[W]))
-    sum(increase(http_requests_total{SEL,handler=~"...",status="5xx"}[W]))
+    sum(R) - (sum(R offset W) or vector(0))    R = http_requests_total{SEL,handler=~"..."}
+    (the same with status="5xx" for errors: children born in the window count from 0)
     histogram_quantile(0.95,
       sum by (le) (increase(vllm:time_to_first_token_seconds_bucket{SEL}[W])))
     (same for vllm:e2e_request_latency_seconds and vllm:inter_token_latency_seconds)
@@ -93,6 +93,14 @@ class PrometheusProvider:
         value = float(result[0]["value"][1])
         return None if math.isnan(value) else value
 
+    @staticmethod
+    def _delta(series: str, window: int) -> str:
+        """Counted in the window: now minus ``window`` ago, a series born inside the window
+        counting from 0 (the instrumentator creates ``http_requests_total`` children on
+        their first request, where ``increase()`` would miss everything before the first
+        scrape that saw them)."""
+        return f"sum({series}) - (sum({series} offset {window}s) or vector(0))"
+
     def begin(self, version: VersionRef) -> Any:
         """The window starts now."""
         return self.clock()
@@ -110,8 +118,8 @@ class PrometheusProvider:
             return self.query(f"histogram_quantile({QUANTILE}, sum by (le) "
                               f"(increase({metric}_bucket{{{sel}}}[{window}s])))", now)
 
-        requests = self.query(f"sum(increase({req}[{window}s]))", now) or 0.0
-        errors = self.query(f"sum(increase({err}[{window}s]))", now) or 0.0
+        requests = self.query(self._delta(req, window), now) or 0.0
+        errors = self.query(self._delta(err, window), now) or 0.0
         return WindowStats(
             requests=round(requests), errors=round(errors),
             ttft_p95=q95(TTFT), e2e_p95=q95(E2E), itl_p95=q95(ITL),
