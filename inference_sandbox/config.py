@@ -100,7 +100,11 @@ class SandboxConfig:
       knative-serving); ``auto_create_namespaces`` makes writes into unknown namespaces
       create them instead of failing with 404 like a real cluster.
     - ``port``: 0 picks a free port; ``host`` must be loopback. ``kubeconfig_path``: where to
-      write the kubeconfig (a temporary file when None); ``token``: the bearer token.
+      write the kubeconfig (a temporary file when None); ``token``: the bearer token of the
+      administrator (``system:masters``); ``tokens``: more tokens → user names (e.g.
+      ``system:serviceaccount:team-a:worker``), whose requests RBAC authorizes against the
+      stored Roles/ClusterRoles and their bindings (``Sandbox.write_kubeconfig`` writes a
+      kubeconfig for one of them).
     - ``tls``: serve HTTPS with a CA generated at start (its certificate goes into the
       kubeconfig); client-go/kubectl send the token only over TLS. Off = plain HTTP.
     - ``schema_admission``: validate against the shared CRD schemas (off = webhook rules
@@ -126,6 +130,7 @@ class SandboxConfig:
     kubeconfig_path: str | None = None
     context_name: str = "sandbox"
     token: str = "sandbox-token"
+    tokens: Mapping[str, str] = field(default_factory=dict)
     tls: bool = True
     schema_admission: bool = True
     controllers: bool = True

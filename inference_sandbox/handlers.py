@@ -39,6 +39,8 @@ class Call:
     content_type: str = ""
     user_agent: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: The authenticated user (:class:`inference_sandbox.rbac.User`).
+    user: Any = None
 
     @property
     def dry_run(self) -> bool:

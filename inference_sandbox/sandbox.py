@@ -73,7 +73,8 @@ class Sandbox:
                                  auto_create_namespaces=self.config.auto_create_namespaces,
                                  seed=self.config.seed),
             watches=self.watches, faults=self.faults, requests=self.requests,
-            token=self.config.token, pod_logs=self._kubelet.logs)
+            token=self.config.token, pod_logs=self._kubelet.logs,
+            tokens=dict(self.config.tokens))
 
     # ------------------------------------------------------------------ lifecycle
     @contextmanager
@@ -180,6 +181,13 @@ class Sandbox:
     def ca_pem(self) -> bytes | None:
         """PEM of the CA that signed the serving certificate (None over plain HTTP)."""
         return self.certificates.ca_pem if self.certificates else None
+
+    def write_kubeconfig(self, path: str | Path, token: str, *, namespace: str = "default"
+                         ) -> str:
+        """Write a kubeconfig for this server with another bearer token (one of
+        ``config.tokens``: a user RBAC authorizes); returns its path."""
+        return str(write_kubeconfig(path, self.url, context=self.config.context_name,
+                                    token=token, namespace=namespace, ca_pem=self.ca_pem))
 
     def ssl_context(self) -> ssl.SSLContext | None:
         """A client SSL context trusting this sandbox's CA (None over plain HTTP), for raw

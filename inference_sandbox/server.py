@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 from aiohttp import web
 
-from inference_sandbox import authz, discovery, negotiation, protobuf, routing
+from inference_sandbox import authz, discovery, negotiation, protobuf, rbac, routing
 from inference_sandbox.apierrors import ApiError, method_not_allowed
 from inference_sandbox.faults import FaultInjector
 from inference_sandbox.handlers import ApiHandlers, Call
@@ -58,8 +58,11 @@ class ApiServer:
 
     def __init__(self, *, table: ResourceTable, handlers: ApiHandlers, watches: WatchStreamer,
                  faults: FaultInjector, requests: RequestLog, token: str | None,
-                 pod_logs: Any = None, openapi: OpenApi | None = None) -> None:
+                 pod_logs: Any = None, openapi: OpenApi | None = None,
+                 tokens: dict[str, str] | None = None) -> None:
         self.table = table
+        self.authenticator = rbac.Authenticator(token, tokens or {})
+        self.authorizer = rbac.Authorizer(handlers.store)
         self.openapi = openapi or OpenApi(table, handlers.admission.schemas)
         self.handlers = handlers
         self.watches = watches
@@ -81,8 +84,8 @@ class ApiServer:
         query = {k: v for k, v in request.query.items()}
         if path in HEALTH_PATHS:
             return web.Response(text="ok")
-        if path not in PUBLIC_PATHS and self.token is not None and \
-                request.headers.get("Authorization") != f"Bearer {self.token}":
+        user = self.authenticator.authenticate(request.headers.get("Authorization"))
+        if user is None and path not in PUBLIC_PATHS:
             return _json(ApiError(401, "Unauthorized", "Unauthorized").status(), 401)
         try:
             if path == "/version":
@@ -94,7 +97,7 @@ class ApiServer:
                 return self._discovery(path)
         except ApiError as e:
             return _json(e.status(), e.code, e.headers)
-        return await self._resource(request, rp, path, query)
+        return await self._resource(request, rp, path, query, user)
 
     async def _openapi(self, request: web.Request, path: str) -> web.Response:
         if not negotiation.accepts_json(request.headers.get("Accept", "")):
@@ -133,7 +136,7 @@ class ApiServer:
         return _json(doc)
 
     async def _resource(self, request: web.Request, rp: routing.ResourcePath, path: str,
-                        query: dict[str, str]) -> web.StreamResponse:
+                        query: dict[str, str], user: rbac.User) -> web.StreamResponse:
         ctype = request.headers.get("Content-Type", "")
         body: Any = None
         status = 500
@@ -141,6 +144,9 @@ class ApiServer:
         verb = request.method.lower()
         try:
             verb = _verb(request.method, rp, query)
+            self.authorizer.check(user, rbac.Attributes(
+                verb, rp.rt.group, rp.rt.plural, rp.subresource or "", rp.namespace or "",
+                rp.name or ""))
             raw = await request.read() if request.can_read_body else b""
             wanted = negotiation.representation(request.headers.get("Accept", ""), verb=verb)
             if raw and ctype.split(";")[0].strip().lower() == negotiation.PROTOBUF:
@@ -148,7 +154,8 @@ class ApiServer:
             else:
                 negotiation.check_body_type(ctype, bool(raw))
                 body = self._parse_body(raw, ctype)
-            call = Call(verb, rp, query, body, ctype, request.headers.get("User-Agent", ""))
+            call = Call(verb, rp, query, body, ctype, request.headers.get("User-Agent", ""),
+                        user=user)
             decision = self.faults.decide(verb, rp.rt.plural, rp.name, path)
             if decision.delay:
                 await asyncio.sleep(decision.delay)
@@ -258,7 +265,7 @@ class ApiServer:
         if rp.subresource == "scale":
             return 200, h.scale(call)
         if not rp.rt.stored:
-            return 201, authz.review(call)
+            return 201, authz.review(call, self.authorizer)
         if call.verb == "get":
             return 200, h.get(call)
         if call.verb == "list":
