@@ -304,3 +304,22 @@ def test_printer_column_paths():
     assert jsonpath(obj, ".status.conditions[?(@.type=='Ready')].status") == ["True"]
     assert jsonpath(obj, ".status.conditions[*].type") == ["Other", "Ready"]
     assert jsonpath(obj, ".status.missing") == []
+
+
+def test_leaderworkerset_table_uses_its_printer_columns(sandbox_factory):
+    require_shared()
+    from tests.sandbox.util import lws
+
+    sb = sandbox_factory(controllers=False)
+    code, _, raw = request(sb, "POST", "/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/"
+                           "leaderworkersets", lws("dist", replicas=2))
+    assert code == 201, raw
+    _, _, raw = request(sb, "GET", "/apis/leaderworkerset.x-k8s.io/v1/namespaces/default/"
+                        "leaderworkersets", headers={"Accept": TABLE})
+    table = json.loads(raw)
+    columns = [(c["name"], c["type"]) for c in table["columnDefinitions"]]
+    assert columns == [("Name", "string"), ("Ready", "integer"), ("Desired", "integer"),
+                       ("Up-to-date", "integer"), ("Age", "date")]
+    cells = table["rows"][0]["cells"]
+    assert cells[:4] == ["dist", None, 2, None]  # no status yet: empty cells, like kubectl
+    assert cells[4].endswith("s")
