@@ -355,6 +355,21 @@ class OpenApi:
         return self._v3.get(key)
 
 
+_SHARED: dict[tuple[int, int], OpenApi] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def shared(table: ResourceTable, schemas: Any = None) -> OpenApi:
+    """One :class:`OpenApi` per (resource table, schema registry) in the process: the
+    documents depend on nothing else, so sandboxes started one after another build them once."""
+    key = (id(table), id(schemas))
+    with _SHARED_LOCK:
+        found = _SHARED.get(key)
+        if found is None or found.table is not table or found.schemas is not schemas:
+            found = _SHARED[key] = OpenApi(table, schemas)
+        return found
+
+
 def _refs(schema: Any) -> Iterable[str]:
     if isinstance(schema, dict):
         ref = schema.get("$ref")

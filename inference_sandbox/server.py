@@ -11,6 +11,7 @@ import yaml
 from aiohttp import web
 
 from inference_sandbox import authz, discovery, negotiation, protobuf, rbac, routing
+from inference_sandbox import openapi as openapi_docs
 from inference_sandbox.apierrors import ApiError, method_not_allowed
 from inference_sandbox.faults import FaultInjector
 from inference_sandbox.handlers import ApiHandlers, Call
@@ -63,7 +64,7 @@ class ApiServer:
         self.table = table
         self.authenticator = rbac.Authenticator(token, tokens or {})
         self.authorizer = rbac.Authorizer(handlers.store)
-        self.openapi = openapi or OpenApi(table, handlers.admission.schemas)
+        self.openapi = openapi or openapi_docs.shared(table, handlers.admission.schemas)
         self.handlers = handlers
         self.watches = watches
         self.faults = faults
