@@ -161,8 +161,7 @@ def wait_ready(api: Any, target: Target, component: str) -> bool:
             return True
         if verdict.state is State.FAILED:
             raise InferenceComponentError(
-                component, f"{target.kind} {target.namespace}/{target.name} failed: "
-                f"{verdict.reason}: {verdict.message}")
+                component, f"the workload failed ({verdict.reason}): {verdict.message}")
         if time.monotonic() >= deadline:
             raise InferenceComponentError(
                 component, f"{target.kind} {target.namespace}/{target.name} was not ready "
