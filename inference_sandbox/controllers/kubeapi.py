@@ -240,7 +240,7 @@ class KubeObjectAPI:
         with self._lock:
             if _rv(self._cache[rt].get(key)) <= _rv(obj):
                 self._cache[rt][key] = obj
-        return clone(obj)
+        return dict(clone(obj))
 
     def add_listener(self, callback: Callable[[WatchEvent], None]) -> None:
         """Call ``callback`` with every observed change (on the loop given to :meth:`start`)."""
@@ -337,7 +337,7 @@ class KubeObjectAPI:
                 body = {**current, "status": obj.get("status")}
                 stored = self._remember(rt, self._send("PUT", self._path(rt, namespace, name),
                                                        body))
-        return clone(stored)
+        return dict(clone(stored))
 
     def _put_status(self, rt: ResourceType, obj: dict[str, Any], attempts: int = 3
                     ) -> dict[str, Any]:
