@@ -5,9 +5,15 @@
    with simulated Knative and LeaderWorkerSet controllers.
 3. Run the Airflow promotion pipeline against it (deploy a candidate, wait until it
    serves, smoke-test the tag URL, shift traffic 10 % -> 50 % -> 100 %), printing each step.
+4. Promote a vLLM model with the CLI (``scripts/demo_promotion.py``): deploy stable and a
+   tagged candidate, smoke-test the candidate's tag URL with the openai client through the
+   sandbox's data plane, then a canary 10 -> 25 -> 50 % judged on TTFT/e2e p95 and 5xx rate
+   from a real Prometheus (direct scrape when it is not installed), and promote.
 
-``scripts/demo.sh --fail`` deploys a candidate whose image cannot be pulled instead: the
-pipeline fails fast with the kubelet's reason and rolls the traffic back.
+``scripts/demo.sh --fail`` deploys a candidate whose image cannot be pulled in step 3 (the
+pipeline fails fast with the kubelet's reason and rolls the traffic back) and, in step 4, a
+candidate three times slower to its first token: the canary catches it at 10 % and rolls
+back by itself, with the numbers.
 """
 
 from __future__ import annotations
@@ -45,14 +51,25 @@ def run_pipeline(extra_args: list[str]) -> int:
 
     print("\n== 2. start the local Kubernetes API server (simulated Knative/LWS)")
     with tempfile.TemporaryDirectory(prefix="infstack-demo-") as tmp:
-        config = SandboxConfig(speed=float(os.environ.get("INFSTACK_DEMO_SPEED", "60")))
+        config = SandboxConfig(speed=float(os.environ.get("INFSTACK_DEMO_SPEED", "60")),
+                               namespaces=("default", "team-b"))
         with Sandbox(config).running() as sandbox:
             print(f"  API server at {sandbox.url}, kubeconfig {sandbox.kubeconfig_path}")
             print("\n== 3. run the promotion pipeline with Airflow (dag.test)")
             env = dict(os.environ, AIRFLOW_HOME=str(Path(tmp) / "airflow"))
-            return subprocess.call(
-                [sys.executable, "-m", "airflow_provider.demo", "--kubeconfig",
+            airflow_code = subprocess.call(
+                [sys.executable, str(REPO / "scripts" / "demo_airflow.py"), "--kubeconfig",
                  str(sandbox.kubeconfig_path), *extra_args], env=env, cwd=REPO)
+            print("\n== 4. promote a vLLM model with the CLI: smoke test, then a metric-gated "
+                  "canary" + (" (candidate with 3x the time to first token)"
+                              if "--fail" in extra_args else ""))
+            sys.path.insert(0, str(REPO / "scripts"))
+            import demo_promotion
+
+            promotion_code = demo_promotion.run(
+                str(sandbox.kubeconfig_path), fail="--fail" in extra_args,
+                out=lambda line: print("  " + line, flush=True))
+            return airflow_code or promotion_code
 
 
 def main(argv: list[str] | None = None) -> int:

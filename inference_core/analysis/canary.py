@@ -129,7 +129,15 @@ def _fmt(value: Any) -> str:
 def describe_step(step: StepRecord) -> str:
     """One human line per window: ``25%: pass (ttft_p95_ratio 1.02 <= 1.5, ...)``."""
     ops = {"error_rate": "<", "min_requests": ">="}
+    p95 = {"ttft_p95_ratio": "ttft_p95", "e2e_p95_ratio": "e2e_p95"}
+
+    def ms(version: dict[str, Any], key: str) -> str:
+        value = version.get(key)
+        return "-" if value is None else f"{value * 1000:.1f}ms"
+
     parts = [f"{c['name']} {_fmt(c['value'])}"
+             + (f" ({ms(step.candidate, p95[c['name']])}/{ms(step.stable, p95[c['name']])})"
+                if c["name"] in p95 else "")
              + ("" if c["threshold"] is None else
                 f" {ops.get(c['name'], '<=')} {_fmt(c['threshold'])}")
              + ("" if c["verdict"] == PASS else f" [{c['verdict'].upper()}]")
@@ -157,7 +165,7 @@ def run_canary(traffic: TrafficControl, provider: MetricsProvider, config: Canar
         record.rollback_s = round(clock.now() - started, 4)
         record.outcome, record.reason = "rolled-back", message
         record.traffic = traffic.current()
-        log.warning("canary %s: %s; rolled back: %s", record.workload, message, record.rollback)
+        log.info("canary %s: %s; rolled back: %s", record.workload, message, record.rollback)
         return CanaryFailed(f"{record.workload}: {message}; rolled back ({record.rollback})",
                             reason=reason, record=record.to_dict())
 
