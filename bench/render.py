@@ -5,14 +5,24 @@ our full validation (types + cross-field rules), and validation + rendering; and
 render time to bare validation. Targets: >= 2,000 specs/s for validate + render, and
 render overhead <= 2x bare validation.
 
-Run: ``.venv/bin/python bench/render.py``
+``--cli``: end-to-end ``infstack validate`` / ``infstack render`` on one file holding 1, 100,
+1,000 and 10,000 specs (child CPU time and wall time), the YAML loader alone with libyaml
+against pure-Python PyYAML on the 10,000-spec file, and ``infstack --help`` start-up against
+``python -c pass``.
+
+Run: ``.venv/bin/python bench/render.py`` (``--cli`` for the file-scaling figures)
 """
 
 from __future__ import annotations
 
+import argparse
 import copy
 import gc
 import random
+import resource
+import subprocess
+import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -104,5 +114,62 @@ def main() -> None:
           f"rules add {t_val / t_bare:.2f}x over bare validation")
 
 
+def _child(cmd: list[str], repeat: int) -> tuple[float, float]:
+    """(median child CPU seconds, best wall seconds) of running ``cmd``."""
+    cpus, walls = [], []
+    for _ in range(repeat):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        start = time.perf_counter()
+        done = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                              check=False, cwd=REPO)
+        walls.append(time.perf_counter() - start)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        if done.returncode != 0:
+            raise SystemExit(f"{cmd} failed: {done.stderr.decode()[-500:]}")
+        cpus.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+    cpus.sort()
+    return cpus[len(cpus) // 2], min(walls)
+
+
+def cli_scaling() -> None:
+    """File-size scaling of the CLI, the loader with and without libyaml, and start-up."""
+    from inference_core.spec import load_specs_text, yamlio
+
+    cli = [sys.executable, "-m", "inference_core.cli"]
+    print(f"libyaml available: {yamlio.LIBYAML}")
+    print(f"{'specs':>7} {'command':<9} {'CPU s':>8} {'wall s':>8} {'CPU ms/spec':>12}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in (1, 100, 1000, 10_000):
+            path = Path(tmp) / f"specs-{n}.yaml"
+            path.write_text(yaml.safe_dump_all(varied_docs(n), sort_keys=False))
+            for command in ("validate", "render"):
+                cpu, wall = _child([*cli, command, "-p", "kai", str(path)],
+                                   repeat=1 if n >= 10_000 else 3)
+                print(f"{n:>7,} {command:<9} {cpu:>8.2f} {wall:>8.2f} {cpu / n * 1000:>12.2f}")
+        text = (Path(tmp) / "specs-10000.yaml").read_text()
+        for label, loader in (("libyaml CSafeLoader", yamlio.SafeLoader),
+                              ("pure-Python SafeLoader", yaml.SafeLoader)):
+            saved = yamlio.SafeLoader
+            yamlio.SafeLoader = loader  # type: ignore[misc]
+            try:
+                took = float("inf")
+                for _ in range(2):  # best of two: the machine may be shared
+                    start = time.process_time()
+                    load_specs_text(text)
+                    took = min(took, time.process_time() - start)
+            finally:
+                yamlio.SafeLoader = saved  # type: ignore[misc]
+            print(f"load + validate 10,000 specs, {label:<24} {took:>6.2f} s CPU")
+    base, _ = _child([sys.executable, "-c", "pass"], repeat=10)
+    helped, _ = _child([*cli, "--help"], repeat=10)
+    print(f"start-up CPU: python -c pass {base * 1000:.0f} ms, infstack --help "
+          f"{helped * 1000:.0f} ms ({helped / base:.1f}x)")
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cli", action="store_true", help="CLI file-scaling figures")
+    if parser.parse_args().cli:
+        cli_scaling()
+    else:
+        main()

@@ -23,6 +23,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # Plain help and usage errors: Rich's help renderer alone costs more start-up time than
+    # everything else (``docs/benchmarks.md``, CLI start-up).
+    rich_markup_mode=None,
 )
 
 Files = Annotated[list[Path], typer.Argument(help="Spec files (YAML, several documents allowed).",
@@ -76,18 +79,20 @@ def _render_all(files: list[Path], prof: Any, profile: str | None = None,
     """(spec, manifests) of every document; every profile refusal of every document at once
     (``ProfileRefusals``, each naming its file and document)."""
     from inference_core.errors import ProfileRefusals
-    from inference_core.render import profile_refusals, render
+    from inference_core.render import try_render
 
     located = _load_located(files, profile if profile is not None else prof, policy, assets)
+    rendered: list[tuple[Any, list[dict[str, Any]]]] = []
     issues: list[Any] = []
     errors: list[Any] = []
     for source, index, spec in located:
-        found = profile_refusals(spec, prof)
+        manifests, found = try_render(spec, prof)
         errors.extend(found)
         issues.extend(e.issue(document=index, source=source) for e in found)
+        rendered.append((spec, manifests))
     if errors:
         raise ProfileRefusals(issues, errors, prof.name)
-    return [(spec, render(spec, prof)) for _, _, spec in located]
+    return rendered
 
 
 @app.command()

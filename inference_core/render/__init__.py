@@ -52,6 +52,7 @@ __all__ = [
     "profile_refusals",
     "render",
     "serving_object",
+    "try_render",
     "workload_selector",
 ]
 
@@ -76,9 +77,17 @@ def render(spec: AnySpec, profile: ClusterProfile | None = None, *,
 def profile_refusals(spec: AnySpec, profile: ClusterProfile | None = None
                      ) -> list[ProfileError]:
     """Every reason ``profile`` cannot run ``spec`` (empty when it renders)."""
+    return try_render(spec, profile)[1]
+
+
+def try_render(spec: AnySpec, profile: ClusterProfile | None = None, *,
+               include_secret_values: bool = False
+               ) -> tuple[list[dict[str, Any]], list[ProfileError]]:
+    """(manifests, []) when the profile can run the spec, else ([], every refusal): one
+    rendering pass for callers that report refusals of many documents together."""
     with collecting() as refused:
-        _render(spec, profile or ClusterProfile(), False)
-    return list(refused)
+        out = _render(spec, profile or ClusterProfile(), include_secret_values)
+    return ([], list(refused)) if refused else (out, [])
 
 
 def _project_names(spec: AnySpec, profile: ClusterProfile) -> None:

@@ -17,6 +17,7 @@ computed only when a document has problems to report.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,35 @@ class _Refused(Exception):
         self.value = value
 
 
+_RESOLVED: dict[tuple[str, tuple[bool, bool]], str] = {}
+_RESOLVED_MAX = 4096
+
+
+@functools.cache
+def _with_resolver_cache(loader: type[Any]) -> type[Any]:
+    """``loader`` whose implicit tag resolution of short scalars is memoised.
+
+    libyaml composes in C but resolves every plain scalar's tag with PyYAML's Python regexes;
+    spec keys and values repeat across documents, so a small cache removes most of that work.
+    Resolution depends only on the scalar's text and style with the safe loaders (no path
+    resolvers), so the cache cannot change a result.
+    """
+
+    class Loader(loader):  # type: ignore[misc]
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is not ScalarNode or len(value) > 64:
+                return super().resolve(kind, value, implicit)
+            key = (value, implicit)
+            tag = _RESOLVED.get(key)
+            if tag is None:
+                tag = super().resolve(kind, value, implicit)
+                if len(_RESOLVED) < _RESOLVED_MAX:
+                    _RESOLVED[key] = tag
+            return tag
+
+    return Loader
+
+
 @dataclass
 class RawDocument:
     """One composed YAML document: its index, the node tree and the constructed value."""
@@ -90,7 +120,7 @@ def iter_documents(text: str, *, source: str | None = None) -> Iterator[RawDocum
             "(file)", "is larger than the spec size limit", f"{size:,} bytes",
             f"at most {LIMITS.max_bytes:,} bytes", "split the specs into several files",
             source=source)])
-    loader = SafeLoader(text)
+    loader = _with_resolver_cache(SafeLoader)(text)
     index = 0
     try:
         while True:
@@ -108,11 +138,11 @@ def iter_documents(text: str, *, source: str | None = None) -> Iterator[RawDocum
             if node is None:  # pragma: no cover - check_node said there is one
                 return
             try:
-                _check(node)
+                data = _check_and_build(node, loader)
+                if data is _UNUSUAL:
+                    data = loader.construct_document(node)
             except _Refused as refused:
                 raise SpecError([_refused_issue(refused, node, index, source)]) from None
-            try:
-                data = loader.construct_document(node)
             except yaml.YAMLError as err:
                 raise SpecError([_yaml_issue(err, index, source)]) from None
             except ValueError as err:  # e.g. an integer with more digits than Python prints
@@ -148,15 +178,36 @@ def _refused_issue(refused: _Refused, root: Node, index: int,
                       column=mark.column + 1 if mark else None)
 
 
-def _check(root: Node) -> None:
-    """Limits and duplicate keys of one composed document (aliases visited once)."""
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_PLAIN_SCALARS = ("tag:yaml.org,2002:null", "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int",
+                  "tag:yaml.org,2002:float")
+
+
+class _Unusual(Exception):
+    """A tag or key the fast builder leaves to PyYAML's constructor (merge keys, timestamps,
+    binary, sets, complex keys)."""
+
+
+def _check_and_build(root: Node, loader: Any) -> Any:
+    """Check limits and duplicate keys of one composed document, building its value on the
+    way (aliases visited and built once, shared as PyYAML shares them).
+
+    Raises ``_Refused`` for a limit or duplicate key; returns ``_UNUSUAL`` when the document
+    uses YAML features the builder leaves to PyYAML's own constructor.
+    """
     sizes: dict[int, int] = {}
+    built: dict[int, Any] = {}
     active: set[int] = set()
     aliases = 0
+    unusual = False
     limits = LIMITS
+    scalar_constructors = loader.yaml_constructors
 
     def visit(node: Node, depth: int) -> int:
-        nonlocal aliases
+        nonlocal aliases, unusual
         key = id(node)
         known = sizes.get(key)
         if known is not None:
@@ -170,11 +221,19 @@ def _check(root: Node) -> None:
                            "a value that does not contain itself")
         if depth > limits.max_depth:
             raise _Refused(node, "nests too deeply", f"at most {limits.max_depth} levels")
+        tag = node.tag
         if isinstance(node, ScalarNode):
-            if len(node.value) > limits.max_scalar:
+            value = node.value
+            if len(value) > limits.max_scalar:
                 raise _Refused(node, "is longer than the value size limit",
                                f"at most {limits.max_scalar:,} characters",
-                               f"{len(node.value):,} characters")
+                               f"{len(value):,} characters")
+            if tag == _STR:
+                built[key] = value
+            elif tag in _PLAIN_SCALARS and not unusual:
+                built[key] = scalar_constructors[tag](loader, node)
+            else:
+                unusual = True
             sizes[key] = 1
             return 1
         active.add(key)
@@ -182,17 +241,30 @@ def _check(root: Node) -> None:
         if isinstance(node, SequenceNode):
             for child in node.value:
                 total += visit(child, depth + 1)
+            if tag != _SEQ:
+                unusual = True
+            if not unusual:
+                built[key] = [built[id(child)] for child in node.value]
         elif isinstance(node, MappingNode):
             seen: dict[tuple[str, str], Node] = {}
             for k, v in node.value:
-                if isinstance(k, ScalarNode) and k.tag != "tag:yaml.org,2002:merge":
+                if isinstance(k, ScalarNode) and k.tag != _MERGE:
                     first = seen.get((k.tag, k.value))
                     if first is not None:
                         raise _Refused(k, f"repeats the key {_short(k.value)} first given at "
                                        f"line {first.start_mark.line + 1}",
                                        "each key once per mapping")
                     seen[(k.tag, k.value)] = k
+                else:
+                    unusual = True
                 total += visit(k, depth + 1) + visit(v, depth + 1)
+            if tag != _MAP:
+                unusual = True
+            if not unusual:
+                try:
+                    built[key] = {built[id(k)]: built[id(v)] for k, v in node.value}
+                except TypeError:  # an unhashable key: PyYAML explains it
+                    unusual = True
         active.discard(key)
         if total > limits.max_values:
             raise _Refused(node, "expands to too many values (YAML aliases)",
@@ -202,6 +274,10 @@ def _check(root: Node) -> None:
         return total
 
     visit(root, 0)
+    return _UNUSUAL if unusual else built[id(root)]
+
+
+_UNUSUAL = object()
 
 
 def _short(text: str) -> str:
