@@ -44,6 +44,8 @@ def get_provider_info() -> dict[str, Any]:
                     "airflow_provider.operators.rolling_update",
                     "airflow_provider.operators.traffic",
                     "airflow_provider.operators.delete",
+                    "airflow_provider.operators.smoke",
+                    "airflow_provider.operators.canary",
                 ],
             }
         ],
@@ -57,12 +59,6 @@ def get_provider_info() -> dict[str, Any]:
             {
                 "integration-name": "Inference Stacks",
                 "python-modules": ["airflow_provider.triggers.readiness"],
-            }
-        ],
-        "connection-types": [
-            {
-                "hook-class-name": "airflow_provider.hooks.inference.InferenceHook",
-                "connection-type": "inference_stacks",
             }
         ],
         "extra-links": ["airflow_provider.links.InferenceEndpointLink"],

@@ -114,7 +114,21 @@ def serve_sandbox(conn: Connection) -> None:
     def stats() -> tuple[dict[str, int], dict[tuple[str, str], int], float]:
         return sb.requests.counts(), sb.store.open_watches(), time.perf_counter()
 
+    def create_objects(objs: list[dict[str, Any]]) -> None:
+        for obj in objs:
+            sb.store.create(sb.store.rt(obj["apiVersion"], obj["kind"]), obj)
+
+    def set_status(objs: list[dict[str, Any]]) -> None:
+        for obj in objs:
+            ort = sb.store.rt(obj["apiVersion"], obj["kind"])
+            live = sb.store.get(ort, obj["metadata"]["namespace"], obj["metadata"]["name"])
+            assert live is not None
+            live["status"] = obj["status"]
+            sb.store.replace(ort, live)
+
     commands: dict[str, Callable[..., Any]] = {
+        "extra": lambda objs: sb.call(create_objects, objs, timeout=300),
+        "pods_ready": lambda objs: sb.call(set_status, objs, timeout=300),
         "create": lambda names, ns: sb.call(create, names, ns, timeout=60),
         "flip": flip, "stats": stats, "clock": time.perf_counter}
     conn.send(sb.kubeconfig_path)

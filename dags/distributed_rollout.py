@@ -2,7 +2,8 @@
 
 The rolling update waits until every group runs the new template at the new generation.
 If it does not within the initialization timeout, the task fails with the kubelet's or
-scheduler's reason and (``rollback_on_failure=True``) re-applies the previous spec.
+scheduler's reason and (``rollback_on_failure=True``) rolls back to the last good tuple
+recorded in the workload's history; the run then ends failed (``rollout_succeeded``).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk import Param, dag
+from airflow.sdk import Param, dag, task
 
 from airflow_provider.operators.delete import DeleteInferenceOperator
 from airflow_provider.operators.deploy import DeployInferenceOperator
@@ -55,6 +56,14 @@ def distributed_rollout() -> None:
     cleanup = DeleteInferenceOperator(task_id="cleanup", spec=SPEC, trigger_rule="all_done",
                                       when="{{ 'now' if params.cleanup else 'auto_deletion' }}")
     roll >> cleanup
+
+    @task(task_id="rollout_succeeded")
+    def rollout_succeeded(summary: dict[str, Any]) -> dict[str, Any]:
+        """A leaf that needs the update: the run ends failed when the update failed (the
+        ``all_done`` clean-up alone would let a failed rollout end green)."""
+        return summary
+
+    rollout_succeeded(roll.output)
 
 
 distributed_rollout()

@@ -7,7 +7,7 @@ URL; then traffic moves in steps. If the candidate fails (bad image, crash loop,
 ready in time) or any step fails, ``rollback`` sends all traffic back to the stable
 revision and the run ends failed with the reason.
 
-Run it: ``python -m airflow_provider.demo --kubeconfig <path>`` (see docs/airflow.md), or
+Run it: ``python scripts/demo_airflow.py --kubeconfig <path>`` (see docs/airflow.md), or
 ``airflow dags test model_promotion`` with a ``kubernetes_default`` connection.
 """
 

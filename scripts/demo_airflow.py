@@ -1,6 +1,6 @@
 """Run the model-promotion DAG end to end against a Kubernetes API server and print it.
 
-    python -m airflow_provider.demo --kubeconfig /path/to/kubeconfig [--fail]
+    python scripts/demo_airflow.py --kubeconfig /path/to/kubeconfig [--fail]
 
 Starts nothing itself: the API server (for example the local sandbox) must be running.
 Airflow runs in-process (``dag.test()``) with a throw-away home and SQLite database. The
@@ -21,7 +21,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-DAGS = Path(__file__).resolve().parents[1] / "dags"
+REPO = Path(__file__).resolve().parents[1]
+DAGS = REPO / "dags"
+if str(REPO) not in sys.path:  # run as a script: the DAG runner lives in the tests
+    sys.path.insert(0, str(REPO))
 BAD_IMAGE = "registry.example.com/acme/sentiment:does-not-exist"
 #: model_promotion's tasks in the order they run (for the failure lines).
 TASK_ORDER = ("train", "register", "needs_baseline", "deploy_baseline", "deploy_candidate",
@@ -101,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         for key, value in QUIET_LOGGING.items():
             os.environ.setdefault(key, value)
-    from airflow_provider import dagrun
+    from tests.airflow import dagrun
 
     home = Path(args.airflow_home or tempfile.mkdtemp(prefix="infstack-airflow-"))
     dagrun.prepare_airflow_home(home, DAGS)

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+#: Answers larger than this are decoded in a worker thread (the loop keeps running).
+LARGE_ANSWER_BYTES = 256 * 1024
+
 
 async def finish_shielded(aw: Awaitable[T]) -> T:
     """Run ``aw`` to completion even when the calling task is cancelled meanwhile.
@@ -136,7 +139,7 @@ class AsyncInferenceHook:
                     conn_id=self.kubernetes_conn_id, cluster_context=self.cluster_context,
                     in_cluster=self.in_cluster, client_configuration=cfg,
                 )
-                await hook._load_config()
+                await hook._load_config()  # type: ignore[no-untyped-call]
         except Exception as e:  # config errors come in many library types
             raise DeployError(
                 f"connection {self.kubernetes_conn_id!r}: cannot load the Kubernetes "
@@ -184,7 +187,13 @@ class AsyncInferenceHook:
                     )
         except (TimeoutError, aiohttp.ClientError, OSError) as e:
             raise connection_error(verb=verb, path=path, exc=e) from None
-        return json.loads(data) if data else {}
+        if not data:
+            return {}
+        if len(data) > LARGE_ANSWER_BYTES:  # a big list: decode off the event loop
+            decoded: dict[str, Any] = await asyncio.to_thread(json.loads, data)
+            return decoded
+        small: dict[str, Any] = json.loads(data)
+        return small
 
     async def get(
         self, api_version: str, kind: str, name: str, namespace: str | None

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Iterable, Mapping
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tenacity
 from airflow.sdk import BaseHook
@@ -24,11 +24,13 @@ from airflow_provider.hooks.resources import Resource, describe, resource_for, r
 from airflow_provider.hooks.retry import RetryPolicy, connection_error, status_error
 from inference_core.errors import DeployError, KubeApiError
 
+if TYPE_CHECKING:
+    from inference_core.rollout.client import KubernetesClient
+
 log = logging.getLogger(__name__)
 
 
 APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
-MERGE_PATCH_CONTENT_TYPE = "application/merge-patch+json"
 
 
 class InferenceHook(BaseHook):
@@ -47,8 +49,8 @@ class InferenceHook(BaseHook):
 
     conn_name_attr = "kubernetes_conn_id"
     default_conn_name = "kubernetes_default"
-    conn_type = "inference_stacks"
-    hook_name = "Inference Stacks (Kubernetes)"
+    #: The cncf-kubernetes connection type: this provider registers no type of its own.
+    conn_type = "kubernetes"
 
     def __init__(
         self,
@@ -69,20 +71,6 @@ class InferenceHook(BaseHook):
         self.field_manager = field_manager
         self.request_timeout = request_timeout
         self.retry = retry or RetryPolicy()
-
-    @classmethod
-    def get_connection_form_widgets(cls) -> dict[str, Any]:
-        """Same connection form as the cncf-kubernetes hook (we reuse its connection)."""
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-        return KubernetesHook.get_connection_form_widgets()
-
-    @classmethod
-    def get_ui_field_behaviour(cls) -> dict[str, Any]:
-        """Same field behaviour as the cncf-kubernetes hook."""
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
-
-        return KubernetesHook.get_ui_field_behaviour()
 
     # -- connection ---------------------------------------------------------------------
 
@@ -108,6 +96,15 @@ class InferenceHook(BaseHook):
                 f"connection {self.kubernetes_conn_id!r}: cannot load the Kubernetes "
                 f"configuration ({type(e).__name__}: {str(e)[:200]})"
             ) from e
+
+    @cached_property
+    def client(self) -> KubernetesClient:
+        """The core's sync Kubernetes client (``inference_core.rollout.kube.KubeClient``) on
+        this connection: what the rollout engine plans, writes and waits through."""
+        from inference_core.rollout.client import KubernetesClient
+
+        return KubernetesClient(self.api_client, request_timeout=self.request_timeout,
+                                retry=None, field_manager=self.field_manager)
 
     def default_namespace(self) -> str | None:
         """The connection's ``namespace`` extra, if set."""
@@ -241,17 +238,6 @@ class InferenceHook(BaseHook):
         query = [("labelSelector", label_selector)] if label_selector else []
         answer = self.request("GET", res.collection_path(namespace), query=query)
         return list(answer.get("items") or [])
-
-    def patch_merge(
-        self, api_version: str, kind: str, name: str, namespace: str | None,
-        patch: Mapping[str, Any],
-    ) -> dict[str, Any]:
-        """JSON merge patch of one object."""
-        res = resource_for(api_version, kind)
-        return self.request(
-            "PATCH", res.object_path(namespace, name), body=dict(patch),
-            content_type=MERGE_PATCH_CONTENT_TYPE, redact=res.kind == "Secret",
-        )
 
     def delete(
         self, api_version: str, kind: str, name: str, namespace: str | None, *,

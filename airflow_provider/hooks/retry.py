@@ -64,8 +64,8 @@ class RetryPolicy:
         after = getattr(exc, "retry_after", None)
         if after is not None:
             return min(float(after), MAX_RETRY_AFTER_S)
-        backoff = self.base_wait_s * (2 ** (state.attempt_number - 1))
-        return min(self.max_wait_s, backoff) * (0.5 + random.random() / 2)
+        backoff = float(self.base_wait_s * (2 ** (state.attempt_number - 1)))
+        return float(min(self.max_wait_s, backoff) * (0.5 + random.random() / 2))
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -14,27 +14,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from airflow_provider.operators import lifecycle
-from airflow_provider.operators.base import InferenceBaseOperator
+from airflow_provider.operators.base import InferenceBaseOperator, rollout_id_of
 from airflow_provider.operators.lifecycle import ServingRef
-from inference_core.errors import KubeApiError
 
-WORKLOAD_LABEL = "inference-stacks.io/workload"
-MANAGED_BY = "app.kubernetes.io/managed-by=inference-stacks"
 #: The annotation the renderer puts on the serving object for ``general.autoDeletionAfter``.
 AUTO_DELETE_ANNOTATION = "inference-stacks.io/auto-delete-after"
-#: Kinds searched by label when no spec is given (namespaced kinds a render can emit).
-LABELLED_KINDS = (
-    ("serving.knative.dev/v1", "Service"), ("leaderworkerset.x-k8s.io/v1", "LeaderWorkerSet"),
-    ("v1", "Service"), ("v1", "Secret"), ("v1", "ConfigMap"), ("v1", "PersistentVolumeClaim"),
-    ("security.istio.io/v1", "AuthorizationPolicy"),
-    ("security.istio.io/v1", "RequestAuthentication"),
-)
-SERVING_KINDS = LABELLED_KINDS[:2]
 WHEN = ("now", "auto_deletion")
 #: Extra time Airflow allows the wait for the auto-deletion moment.
 DEFER_SLACK_S = 600
 
-Target = tuple[str, str, str | None, str]  # apiVersion, kind, namespace, name
 
 
 @dataclass(frozen=True)
@@ -65,6 +53,7 @@ class DeleteInferenceOperator(InferenceBaseOperator):
     :param profile: cluster profile (templated).
     :param name: workload name when no spec is given (templated).
     :param namespace: its namespace (templated).
+    :param delete_timeout: seconds to wait until every object is gone (default 300).
 
     Returns ``{"deleted": [...], "absent": [...], "skipped": reason or None}``.
     """
@@ -75,9 +64,10 @@ class DeleteInferenceOperator(InferenceBaseOperator):
     def __init__(
         self, *, spec: Any = None, spec_name: str | None = None, profile: Any = None,
         name: str | None = None, namespace: str | None = None, when: str = "now",
-        **kwargs: Any,
+        delete_timeout: float = 300.0, **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.delete_timeout = delete_timeout
         self.spec = spec
         self.spec_name = spec_name
         self.profile = profile
@@ -117,51 +107,43 @@ class DeleteInferenceOperator(InferenceBaseOperator):
         return self.execute(context)
 
     def delete_now(self, context: Any, event: Any = None, targets: Any = None) -> Any:
-        """Delete the targets (resolved again when not given)."""
-        if targets is None:
-            targets, _, _ = self._targets()
-        deleted: list[str] = []
-        absent: list[str] = []
-        for api_version, kind, namespace, name in targets:
-            gone = self.hook.delete(api_version, kind, name, namespace)
-            label = f"{kind} {namespace}/{name}"
-            (deleted if gone else absent).append(label)
-        self.log.info("Deleted %s; already absent %s", deleted, absent)
-        return {"deleted": deleted, "absent": absent, "skipped": None}
+        """Delete the workload through the core's engine: every object the spec renders
+        (or, without a spec, the serving object and the objects labelled for it — never a
+        namespace-wide list of Secrets), every object its history recorded, the token Secret
+        we create, then the history; the task returns once each object is gone (finalizers
+        done), so an immediate redeploy never lands on a terminating object."""
+        from inference_core.rollout.engine import Engine
 
-    def _targets(self) -> tuple[list[Target], int | None, ServingRef | None]:
+        name, namespace, manifests = targets if targets is not None else self._targets()[0]
+        result = Engine(self.hook.client, by=f"airflow {rollout_id_of(context)}").delete(
+            name, namespace, manifests=manifests, timeout_s=self.delete_timeout)
+        self.log.info("Deleted %s; already absent %s", result.deleted, result.absent)
+        return {"deleted": result.deleted, "absent": result.absent, "skipped": None}
+
+    def _targets(self) -> tuple[tuple[str, str, list[dict[str, Any]]], int | None,
+                                ServingRef | None]:
+        """((name, namespace, rendered manifests), autoDeletionAfter, serving ref)."""
         if self.spec is not None:
             spec = lifecycle.load_spec(self.spec, name=self.spec_name)
-            manifests = lifecycle.render_objects(spec, self.profile)
-            ref = ServingRef.of(lifecycle.serving_manifest(manifests))
+            ref = lifecycle.serving_ref_of(spec, self.profile)
+            from inference_core.profile import load_profile
+            from inference_core.render import render
+
+            manifests = render(spec, load_profile(self.profile))
             general = getattr(spec.spec, "general", None)
             after = getattr(general, "auto_deletion_after", None)
-            rendered: list[Target] = [
-                (str(m["apiVersion"]), str(m["kind"]), m["metadata"].get("namespace"),
-                 str(m["metadata"]["name"])) for m in reversed(manifests)]
-            return rendered, after, ref
+            return (ref.name, ref.namespace, manifests), after, ref
         if not self.name or not self.namespace:
             raise lifecycle.usage_error("name", self.name, "name and namespace, or a spec")
-        selector = f"{WORKLOAD_LABEL}={self.name},{MANAGED_BY}"
-        found: list[Target] = []
-        serving: ServingRef | None = None
-        annotated: int | None = None
-        for api_version, kind in LABELLED_KINDS:
-            try:
-                items = self.hook.list(api_version, kind, self.namespace, label_selector=selector)
-            except KubeApiError as e:
-                if e.status == 404:  # the CRD is not installed
-                    continue
-                raise
-            for obj in items:
-                found.append((api_version, kind, self.namespace, obj["metadata"]["name"]))
-                if (api_version, kind) in SERVING_KINDS and serving is None:
-                    serving = ServingRef(api_version, kind, self.namespace,
-                                         obj["metadata"]["name"])
-                    annotated = _annotated_after(obj)
-        # The serving object first (its pods stop before their Secrets and volumes go).
-        found.sort(key=lambda t: (t[0], t[1]) in SERVING_KINDS, reverse=True)
-        return found, annotated, serving
+        from inference_core.rollout.engine import find_serving
+
+        key, obj = find_serving(self.hook.client, self.name, self.namespace)
+        serving = None
+        annotated = None
+        if key is not None and obj is not None:
+            serving = ServingRef(key.api_version, key.kind, self.namespace, key.name)
+            annotated = _annotated_after(obj)
+        return (self.name, self.namespace, []), annotated, serving
 
     def _auto_deletion_due(self, ref: ServingRef | None, after: int | None) -> _Due | str:
         if ref is None:

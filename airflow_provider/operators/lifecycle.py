@@ -11,12 +11,10 @@ from __future__ import annotations
 import asyncio
 import copy
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from airflow_provider.hooks.resources import EVENT, KNATIVE_REVISION, POD
 from inference_core.errors import (
     DeployError,
     FieldIssue,
@@ -71,37 +69,32 @@ class ServingRef:
 # -- spec ------------------------------------------------------------------------------
 
 def load_spec(spec: Any, *, name: str | None = None) -> Any:
-    """Validate a spec given as a dict, a spec object, a YAML path or YAML text.
+    """Validate a spec given as a spec object, a dict, a YAML path or YAML text (the
+    core's ``resolve_spec_input``: one answer to "path or YAML?" for every front door).
 
     A multi-document file needs ``name`` to pick one document.
     """
-    from inference_core.spec import load_specs, load_specs_text, parse_spec
+    from inference_core.rollout.inputs import resolve_spec_input
 
-    if spec is None:
-        raise SpecError([FieldIssue("spec", "is required", allowed="a dict, a YAML path "
-                                    "or YAML text")])
-    if isinstance(spec, Mapping) or hasattr(spec, "model_dump"):
-        return parse_spec(spec)  # type: ignore[arg-type]
-    if not isinstance(spec, str):
-        raise SpecError([FieldIssue("spec", "has an unsupported type", value=type(spec).__name__,
-                                    allowed="dict, YAML path or YAML text")])
-    text = spec.strip()
-    is_path = "\n" not in text and text.endswith((".yaml", ".yml"))
-    docs = load_specs(Path(text)) if is_path else load_specs_text(text)
-    if name is not None:
-        docs = [d for d in docs if d.metadata.name == name]
-    if len(docs) != 1:
-        names = [d.metadata.name for d in docs]
-        raise SpecError([FieldIssue("spec", f"holds {len(docs)} matching documents",
-                                    value=names, allowed="exactly one (pass spec_name)")])
-    return docs[0]
+    return resolve_spec_input(spec, name=name)
 
 
-def merge_changes(spec_doc: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
-    """Deep-merge camelCase ``changes`` into the document's ``spec`` (lists replace)."""
-    doc = copy.deepcopy(dict(spec_doc))
+def with_changes(spec: Any, changes: Mapping[str, Any]) -> Any:
+    """``spec`` with camelCase ``changes`` deep-merged into its ``spec`` section (lists
+    replace), validated again. Secrets stay ``SecretStr`` objects throughout."""
+    from inference_core.spec import parse_spec
+
+    doc = spec.model_dump(by_alias=True, exclude_none=True, mode="python")
     doc["spec"] = _deep_merge(dict(doc.get("spec") or {}), changes)
-    return doc
+    return parse_spec(doc)
+
+
+def serving_ref_of(spec: Any, profile: Any = None) -> ServingRef:
+    """Which serving object ``spec`` renders to (rendered without secret values)."""
+    from inference_core.profile import load_profile
+    from inference_core.render import render, serving_object
+
+    return ServingRef.of(serving_object(render(spec, load_profile(profile))))
 
 
 def _deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
@@ -111,15 +104,6 @@ def _deep_merge(base: dict[str, Any], changes: Mapping[str, Any]) -> dict[str, A
         else:
             base[key] = copy.deepcopy(value)
     return base
-
-
-def spec_document(spec: Any) -> dict[str, Any]:
-    """The camelCase dict of a validated spec, secrets kept (only in memory)."""
-    data = spec.model_dump(by_alias=True, exclude_none=True, mode="python")
-    token = getattr(getattr(getattr(spec, "spec", None), "model", None), "token", None)
-    if token is not None:
-        data["spec"]["model"]["token"] = token.get_secret_value()
-    return dict(data)
 
 
 def init_timeout(spec: Any) -> int:
@@ -159,36 +143,72 @@ def check_once(
     hook: InferenceHook, ref: ServingRef, *, expected_generation: int | None = None,
     expected_revision: str | None = None, fail_fast: bool = True,
 ) -> Readiness:
-    """Judge readiness now with a few GET/LIST calls (same core functions as the trigger)."""
-    from airflow_provider.triggers.assess import assess, target_revision
-    from inference_core.readiness import pod_selector
+    """Judge readiness now with a few GET/LIST calls (the core's ``read_snapshot`` and
+    ``assess``: the same judgement as the trigger's)."""
+    from inference_core.rollout.kube import ObjectKey
+    from inference_core.rollout.plan import WaitTarget
+    from inference_core.rollout.wait import assess, read_snapshot
 
-    obj = hook.get(ref.api_version, ref.kind, ref.name, ref.namespace)
-    pods: list[dict[str, Any]] = []
-    events: list[dict[str, Any]] = []
-    revisions: dict[str, dict[str, Any]] = {}
-    if obj is not None:
-        obj.setdefault("apiVersion", ref.api_version)
-        obj.setdefault("kind", ref.kind)
-        revision = target_revision(obj, expected_revision)
-        if revision:
-            rev = hook.get(KNATIVE_REVISION.api_version, "Revision", revision, ref.namespace)
-            if rev is not None:
-                rev.setdefault("apiVersion", KNATIVE_REVISION.api_version)
-                rev.setdefault("kind", "Revision")
-                revisions[revision] = rev
-        if fail_fast:
-            pods = hook.list(POD.api_version, "Pod", ref.namespace,
-                             label_selector=pod_selector(obj, revision))
-            for p in pods:
-                p.setdefault("apiVersion", "v1")
-                p.setdefault("kind", "Pod")
-            events = hook.list(EVENT.api_version, "Event", ref.namespace)
-    return assess(
-        obj, ref=(ref.api_version, ref.kind, ref.namespace, ref.name), pods=pods,
-        events=events, revisions=revisions, expected_generation=expected_generation,
-        expected_revision=expected_revision,
-    )
+    target = WaitTarget(ObjectKey(ref.api_version, ref.kind, ref.namespace, ref.name), 0.0,
+                        expected_generation=expected_generation,
+                        expected_revision=expected_revision, fail_fast=fail_fast)
+    return assess(target, read_snapshot(hook.client, target))
+
+
+class _Stopped(Exception):
+    """The task was killed while waiting in the worker."""
+
+
+def wait_sync(
+    hook: InferenceHook, ref: ServingRef, *, timeout: float,
+    expected_generation: int | None = None, expected_revision: str | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> dict[str, Any]:
+    """Wait in this process (the core's watch-based wait) for at most ``timeout`` s; the
+    event payload the trigger would send (``ready``, ``failed`` or ``timeout``).
+
+    ``timeout`` 0 reads once (no watch). ``stop`` is asked after every read; when it says
+    so the wait ends (watches closed) with ``DeployError``.
+    """
+    from inference_core.rollout.kube import ObjectKey
+    from inference_core.rollout.plan import WaitTarget
+    from inference_core.rollout.wait import Outcome, WaitProgress, wait_ready
+
+    target = WaitTarget(ObjectKey(ref.api_version, ref.kind, ref.namespace, ref.name),
+                        timeout, expected_generation=expected_generation,
+                        expected_revision=expected_revision)
+    seen: list[Readiness] = []
+
+    def on_update(progress: WaitProgress, outcome: Outcome) -> None:
+        if outcome.readiness is not None:
+            seen[:] = [outcome.readiness]
+        if stop():
+            raise _Stopped
+
+    if timeout <= 0:  # one read, no watch
+        from inference_core.rollout.wait import assess, read_snapshot
+
+        r = assess(target, read_snapshot(hook.client, target))
+        if r.terminal:
+            return payload_of(r)
+        from airflow_provider.triggers.readiness import readiness_payload
+
+        return readiness_payload("timeout", r)
+    try:
+        return payload_of(wait_ready(hook.client, target, on_update=on_update))
+    except WorkloadFailed:
+        return payload_of(seen[-1])
+    except ReadinessTimeout as e:
+        from airflow_provider.triggers.readiness import readiness_payload
+
+        if seen:
+            return readiness_payload("timeout", seen[-1], message=str(e))
+        return {"status": "timeout", "reason": "Timeout", "message": str(e),
+                "kind": ref.kind, "namespace": ref.namespace, "name": ref.name,
+                "revision": expected_revision, "url": None, "readiness": None}
+    except _Stopped:
+        raise DeployError("the wait was stopped: the task was killed",
+                          ref=ref.object_ref()) from None
 
 
 def make_trigger(
@@ -296,12 +316,14 @@ def with_token_from_connection(spec: Any, conn_id: str) -> Any:
     from airflow.sdk.log import mask_secret
 
     mask_secret(token)
-    if getattr(getattr(spec, "spec", None), "model", None) is None:
+    model = getattr(getattr(spec, "spec", None), "model", None)
+    if model is None:
         raise usage_error("hf_token_conn_id", conn_id, "only specs with spec.model")
-    doc = spec_document(spec)
-    doc["spec"]["model"]["token"] = token
-    doc["spec"]["model"].pop("tokenSecret", None)
-    return load_spec(doc)
+    from pydantic import SecretStr
+
+    # No dict round trip: the token stays a SecretStr on a copy of the validated spec.
+    new_model = model.model_copy(update={"token": SecretStr(token), "token_secret": None})
+    return spec.model_copy(update={"spec": spec.spec.model_copy(update={"model": new_model})})
 
 
 def run_preflight(spec: Any, profile: Any, hook: InferenceHook, *,

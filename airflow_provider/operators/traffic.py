@@ -9,7 +9,7 @@ from typing import Any
 from airflow_provider.hooks.resources import KNATIVE_SERVICE
 from airflow_provider.links import InferenceEndpointLink
 from airflow_provider.operators import lifecycle, traffic_plan
-from airflow_provider.operators.base import InferenceBaseOperator
+from airflow_provider.operators.base import InferenceBaseOperator, rollout_id_of
 from airflow_provider.operators.lifecycle import ServingRef
 from inference_core.errors import DeployError, ReadinessTimeout
 
@@ -61,8 +61,7 @@ class ShiftTrafficOperator(InferenceBaseOperator):
                                  revision=self.revision, stable_revision=self.stable_revision)
         self.log.info("Traffic %s for %s/%s: %s", step.action, ref.namespace, ref.name,
                       step.traffic)
-        stored = self.hook.patch_merge(ref.api_version, ref.kind, ref.name, ref.namespace,
-                                       step.patch())
+        stored = self._apply_traffic(ref, step, rollout_id_of(context))
         generation = int((stored.get("metadata") or {}).get("generation") or 0) or None
         extra = {"action": step.action, "stable": step.stable, "candidate": step.candidate,
                  "wanted": step.traffic, "generation": generation}
@@ -70,6 +69,32 @@ class ShiftTrafficOperator(InferenceBaseOperator):
             return self._confirm_route(ref, extra)
         return self.wait_until_ready(context, ref, timeout=self.timeout,
                                      expected_generation=generation, finish_kwargs=extra)
+
+    def _apply_traffic(self, ref: ServingRef, step: traffic_plan.TrafficPlan,
+                       rollout_id: str) -> dict[str, Any]:
+        """Server-side apply of the Service as recorded in its history, with the new
+        ``spec.traffic`` and the stable/candidate annotations, under our one field manager
+        (the recorded manifest keeps every field we own, so none is dropped)."""
+        import copy
+
+        from inference_core.rollout.engine import execute, read_history
+        from inference_core.rollout.plan import Apply, Plan
+
+        client = self.hook.client
+        history = read_history(client, ref.name, ref.namespace)
+        entry = history.latest
+        if entry is None or entry.manifest.get("kind") != "Service":
+            raise DeployError("has no recorded Knative rollout: traffic steps need a Service "
+                              "deployed by inference-stacks (its history ConfigMap "
+                              f"{ref.name}-history is missing)", ref=ref.object_ref())
+        manifest = copy.deepcopy(entry.manifest)
+        manifest.setdefault("spec", {})["traffic"] = step.traffic
+        annotations = manifest.setdefault("metadata", {}).setdefault("annotations", {})
+        annotations.update(step.annotations())
+        hist = history.with_manifest(entry.revision, manifest)
+        plan = Plan("traffic", rollout_id, (Apply(hist.to_configmap()), Apply(manifest)),
+                    hist, hist.by_revision(entry.revision))
+        return execute(client, plan).stored[-1]
 
     def _confirm_route(self, ref: ServingRef, extra: dict[str, Any]) -> dict[str, Any]:
         # A rollback usually leaves a failed latest revision behind, so the Service never

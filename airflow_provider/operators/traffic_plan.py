@@ -28,11 +28,10 @@ class TrafficPlan:
     stable: str | None
     candidate: str | None
 
-    def patch(self) -> dict[str, Any]:
-        """JSON merge patch for the Service (traffic list replaced, annotations merged)."""
+    def annotations(self) -> dict[str, str]:
+        """The stable/candidate revision annotations to write with the traffic."""
         annotations = {STABLE_ANNOTATION: self.stable, CANDIDATE_ANNOTATION: self.candidate}
-        return {"metadata": {"annotations": {k: v for k, v in annotations.items() if v}},
-                "spec": {"traffic": self.traffic}}
+        return {k: v for k, v in annotations.items() if v}
 
 
 def _get(obj: Mapping[str, Any] | None, *keys: str) -> Any:
@@ -71,9 +70,14 @@ def resolve_candidate(live: Mapping[str, Any], tag: str, revision: str | None) -
             if entry.get("revisionName"):
                 return str(entry["revisionName"])
             if entry.get("latestRevision"):
-                return _get(live, "status", "latestCreatedRevisionName")
+                return _str(_get(live, "status", "latestCreatedRevisionName"))
     ann = _get(live, "metadata", "annotations") or {}
-    return ann.get(CANDIDATE_ANNOTATION) or _get(live, "status", "latestCreatedRevisionName")
+    return _str(ann.get(CANDIDATE_ANNOTATION) or
+                _get(live, "status", "latestCreatedRevisionName"))
+
+
+def _str(value: Any) -> str | None:
+    return str(value) if value else None
 
 
 def resolve_stable(live: Mapping[str, Any], candidate: str | None,

@@ -12,6 +12,11 @@ from airflow.sdk import BaseSensorOperator
 
 from airflow_provider.links import InferenceEndpointLink
 from airflow_provider.operators import lifecycle
+from airflow_provider.operators.base import (
+    DEFAULT_CHECK_WINDOW_S,
+    RESUME_MARGIN_S,
+    default_deferrable,
+)
 from airflow_provider.operators.lifecycle import ServingRef
 
 if TYPE_CHECKING:
@@ -34,8 +39,11 @@ class InferenceReadySensor(BaseSensorOperator):
         ``DistributedInference`` (templated).
     :param expected_generation: wait for this generation (default: the current one).
     :param expected_revision: Knative: wait for this revision (default: latest created).
-    :param deferrable: wait in the triggerer (default True); otherwise poke.
+    :param deferrable: wait in the triggerer; otherwise poke. Default
+        ``[operators] default_deferrable``.
     :param kubernetes_conn_id: cncf-kubernetes connection id.
+    :param check_window: seconds to watch in the worker before deferring (default 10; 0
+        reads once). Outcomes decided within it finish without a deferral.
 
     ``timeout`` (seconds, BaseSensorOperator) bounds the wait from the first check.
     Returns the same summary as the deploy operator.
@@ -48,17 +56,20 @@ class InferenceReadySensor(BaseSensorOperator):
     def __init__(
         self, *, name: str, namespace: str, workload_kind: str = "CustomInference",
         expected_generation: int | None = None, expected_revision: str | None = None,
-        deferrable: bool = True, kubernetes_conn_id: str = "kubernetes_default",
+        deferrable: bool | None = None, kubernetes_conn_id: str = "kubernetes_default",
         cluster_context: str | None = None, config_file: str | None = None,
-        in_cluster: bool | None = None, **kwargs: Any,
+        in_cluster: bool | None = None, check_window: float = DEFAULT_CHECK_WINDOW_S,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
+        self.check_window = check_window
         self.name = name
         self.namespace = namespace
         self.workload_kind = workload_kind
         self.expected_generation = expected_generation
         self.expected_revision = expected_revision
-        self.deferrable = deferrable
+        self.deferrable = default_deferrable() if deferrable is None else deferrable
+        self._killed = False
         self.kubernetes_conn_id = kubernetes_conn_id
         self.cluster_context = cluster_context
         self.config_file = config_file
@@ -89,26 +100,44 @@ class InferenceReadySensor(BaseSensorOperator):
         return r.ready
 
     def execute(self, context: Any) -> Any:
-        """Check once, then defer (or poke when ``deferrable=False``)."""
+        """Watch for a short window (failures and readiness that come this fast never
+        defer: see ``operators/base.py``), then defer (or poke when not deferrable)."""
         ref = self._ref()
-        r = lifecycle.check_once(self.hook, ref, expected_generation=self.expected_generation,
-                                 expected_revision=self.expected_revision)
-        if r.terminal or not self.deferrable:
-            if r.terminal:
-                return self.execute_complete(context, lifecycle.payload_of(r))
+        timeout = float(self.timeout.total_seconds() if isinstance(self.timeout, timedelta)
+                        else self.timeout)
+        start = time.time()
+        budget = None
+        if self.execution_timeout is not None:
+            started = getattr(context.get("ti"), "start_date", None) if context else None
+            begun = started.timestamp() if started is not None else start
+            budget = self.execution_timeout.total_seconds() - (start - begun)
+            timeout = max(1.0, min(timeout, budget - RESUME_MARGIN_S))
+        window = min(self.check_window, timeout) if self.deferrable else 0.0
+        event = lifecycle.wait_sync(self.hook, ref, timeout=window,
+                                    expected_generation=self.expected_generation,
+                                    expected_revision=self.expected_revision,
+                                    stop=lambda: self._killed)
+        if event["status"] != "timeout":
+            return self.execute_complete(context, event)
+        if not self.deferrable:
             super().execute(context)
             return lifecycle.summarize(lifecycle.check_once(
                 self.hook, ref, expected_generation=self.expected_generation,
                 expected_revision=self.expected_revision))
-        timeout = float(self.timeout.total_seconds() if isinstance(self.timeout, timedelta)
-                        else self.timeout)
         trigger = lifecycle.make_trigger(
-            self.hook, ref, start_time=time.time(), timeout=timeout,
+            self.hook, ref, start_time=start, timeout=timeout,
             expected_generation=self.expected_generation,
             expected_revision=self.expected_revision,
         )
+        defer_s = timeout + lifecycle.DEFER_SLACK_S
+        if budget is not None:
+            defer_s = max(1.0, min(defer_s, budget))
         self.defer(trigger=trigger, method_name="execute_complete",
-                   timeout=timedelta(seconds=timeout + lifecycle.DEFER_SLACK_S))
+                   timeout=timedelta(seconds=defer_s))
+
+    def on_kill(self) -> None:
+        """Stop the in-worker wait (its watches close with it)."""
+        self._killed = True
 
     def execute_complete(self, context: Any, event: dict[str, Any]) -> Any:
         """Summary when ready; the event's error otherwise. A timeout is Airflow's

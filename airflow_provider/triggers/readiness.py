@@ -115,7 +115,7 @@ class InferenceReadyTrigger(BaseTrigger):
         in_cluster: bool | None = None,
         resume: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.api_version = api_version
         self.kind = kind
         self.name = name
@@ -192,7 +192,7 @@ class InferenceReadyTrigger(BaseTrigger):
             await self._release()
         if self.resume is not None:
             event = {**event, "resume": self.resume}
-        yield TriggerEvent(event)
+        yield TriggerEvent(event)  # type: ignore[no-untyped-call]
 
     async def _release(self) -> None:
         subs, self._subs = list(self._subs), []

@@ -31,6 +31,7 @@ os.environ.update({
     "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{_HOME / 'airflow.db'}",
     "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
     "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+    "AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE": "True",
 })
 for source in [*sorted((REPO / "dags").glob("*.py")), *sorted(E2E_DAGS.glob("*.py"))]:
     (_DAGS / source.name).symlink_to(source)

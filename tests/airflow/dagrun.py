@@ -1,6 +1,6 @@
 """Run a DAG once in this process with ``dag.test()`` and collect what happened.
 
-Used by the demo (``python -m airflow_provider.demo``) and the end-to-end tests: task
+Used by the demo (``scripts/demo_airflow.py``) and the end-to-end tests: task
 states, return values (XCom ``return_value``), each task's duration, the error each
 failed task raised, and the run's state. States and return values are read back from the
 metadata database after the run; errors and timings are caught as they happen by a

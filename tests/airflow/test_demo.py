@@ -1,4 +1,4 @@
-"""``python -m airflow_provider.demo``: its main function in both modes, against the sandbox,
+"""``scripts/demo_airflow.py``: its main function in both modes, against the sandbox,
 asserting what it prints (each step; on ``--fail`` the kubelet's reason and the rollback).
 
 Airflow is already set up for the test session (conftest: home, metadata DB), so the
@@ -7,12 +7,21 @@ demo's own set-up steps (throw-away home, DB reset) are skipped here.
 
 from __future__ import annotations
 
+import importlib.util
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from airflow_provider import dagrun, demo
+from tests.airflow import dagrun
+
+REPO = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("demo_airflow", REPO / "scripts" /
+                                               "demo_airflow.py")
+assert _spec is not None and _spec.loader is not None
+demo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(demo)
 
 KSVC = ("serving.knative.dev/v1", "Service")
 

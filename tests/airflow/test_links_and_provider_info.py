@@ -98,14 +98,15 @@ def test_every_listed_module_imports_and_defines_its_kind(section: str, base: An
             assert any(c.__name__.endswith("Hook") for c in classes), (name, classes)
 
 
-def test_connection_types_and_extra_links_import() -> None:
+def test_no_connection_type_of_our_own_and_extra_links_import() -> None:
+    """The hooks reuse cncf-kubernetes' ``kubernetes`` connection: no duplicate type."""
+    from airflow_provider.hooks.inference import InferenceHook
+
     info = get_provider_info()
-    for conn in info["connection-types"]:
-        module, _, cls_name = conn["hook-class-name"].rpartition(".")
-        hook = getattr(importlib.import_module(module), cls_name)
-        assert issubclass(hook, BaseHook)
-        assert hook.conn_type == conn["connection-type"]
-        assert hook.conn_name_attr and hook.hook_name and hook.default_conn_name
+    assert "connection-types" not in info
+    assert issubclass(InferenceHook, BaseHook)
+    assert InferenceHook.conn_type == "kubernetes"
+    assert InferenceHook.default_conn_name == "kubernetes_default"
     assert info["extra-links"] == ["airflow_provider.links.InferenceEndpointLink"]
     for path in info["extra-links"]:
         module, _, cls_name = path.rpartition(".")

@@ -48,7 +48,7 @@ def test_split_promote_rollback() -> None:
     split = plan(live, "split", percent=10)
     assert split.traffic == [{"revisionName": "s-00001", "percent": 90},
                              {"revisionName": "s-00002", "percent": 10, "tag": "candidate"}]
-    assert split.patch()["metadata"]["annotations"] == {
+    assert split.annotations() == {
         STABLE_ANNOTATION: "s-00001", CANDIDATE_ANNOTATION: "s-00002"}
     promoted = ksvc([{"revisionName": "s-00002", "percent": 100}],
                     annotations={STABLE_ANNOTATION: "s-00001",

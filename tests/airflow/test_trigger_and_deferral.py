@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import inspect
 import socket
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
+from airflow_provider.operators.base import RESUME_MARGIN_S
 from airflow_provider.operators.delete import DeleteInferenceOperator
 from airflow_provider.operators.deploy import DeployInferenceOperator
 from airflow_provider.operators.rolling_update import RollingUpdateInferenceOperator
@@ -44,45 +46,76 @@ def test_serialize_mirrors_constructor_exactly() -> None:
     assert again.deadline == KWARGS["start_time"] + KWARGS["timeout"]
 
 
-def _progressing_hook(generation: int = 4) -> mock.Mock:
-    hook = mock.Mock(kubernetes_conn_id="kubernetes_default", cluster_context=None,
-                     config_file=None, in_cluster=None)
+class FakeTI:
+    """What the operators read from ``context["ti"]``."""
 
-    def apply_all(manifests: list[dict[str, Any]], **_: Any) -> list[dict[str, Any]]:
-        out = []
-        for m in manifests:
-            meta = {**m["metadata"], "generation": generation}
-            out.append({**m, "metadata": meta})
-        return out
+    dag_id, run_id, task_id, map_index = "promote", "manual__1", "deploy", -1
 
-    hook.apply_all.side_effect = apply_all
-    hook.get.return_value = {
-        "apiVersion": "serving.knative.dev/v1", "kind": "Service",
-        "metadata": {"name": "iris", "namespace": "team-a", "generation": generation},
-        "status": {"observedGeneration": generation - 1},
-    }
-    hook.list.return_value = []
-    return hook
+    def __init__(self, started: datetime | None = None) -> None:
+        self.start_date = started or datetime.now(UTC)
 
 
-def test_deploy_checks_once_then_defers_with_method_and_timeout() -> None:
-    op = DeployInferenceOperator(task_id="deploy", spec=SPEC, preflight=False)
-    hook = _progressing_hook()
-    op.__dict__["hook"] = hook
+def never_ready(sb: Any, **overrides: Any) -> DeployInferenceOperator:
+    spec = {**SPEC, "spec": {**SPEC["spec"], "image": "ghcr.io/acme/iris:never-ready"}}
+    op = DeployInferenceOperator(task_id="deploy", spec=spec, preflight=False,
+                                 config_file=str(sb.kubeconfig_path), **overrides)
+    return op
+
+
+def test_deploy_watches_a_short_window_then_defers_with_method_and_timeout(
+        sandbox_factory: Any) -> None:
+    sb = sandbox_factory(namespaces=["team-a"])
+    op = never_ready(sb, check_window=0.5)
     with pytest.raises(TaskDeferred) as info:
-        op.execute(context={})
+        op.execute(context={"ti": FakeTI()})
     deferred = info.value
     assert deferred.method_name == "execute_complete"
     assert deferred.timeout.total_seconds() == 120 + 120  # spec's 2m + slack
     classpath, kwargs = deferred.trigger.serialize()
     assert classpath == CLASSPATH
-    assert kwargs["expected_generation"] == 4 and kwargs["timeout"] == 120
+    assert kwargs["expected_generation"] == 1 and kwargs["timeout"] == 120
     assert (kwargs["kind"], kwargs["namespace"], kwargs["name"]) == ("Service", "team-a", "iris")
-    assert hook.apply_all.call_count == 1
-    assert hook.get.called  # the synchronous first check happened before deferring
+    # the window read the object and watched it before deferring
+    assert sb.requests.find("watch") and sb.requests.find("get")
     # What the task needs on resume travels in the defer kwargs and in the trigger's event.
-    assert deferred.kwargs == {"workload_kind": "CustomInference", "generation": 4}
+    assert deferred.kwargs == {"workload_kind": "CustomInference", "generation": 1,
+                               "rollout_id": "promote/manual__1/deploy"}
     assert kwargs["resume"] == deferred.kwargs
+
+
+def test_execution_timeout_bounds_the_deferred_wait(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(namespaces=["team-a"])
+    op = never_ready(sb, check_window=0.5, execution_timeout=timedelta(minutes=1))
+    started = datetime.now(UTC) - timedelta(seconds=10)  # the try began 10 s ago
+    with pytest.raises(TaskDeferred) as info:
+        op.execute(context={"ti": FakeTI(started)})
+    budget = 60 - 10
+    defer_timeout = info.value.timeout.total_seconds()
+    trigger_timeout = info.value.trigger.serialize()[1]["timeout"]
+    assert 0 < defer_timeout <= budget  # Airflow's own limit: what is left of the minute
+    assert trigger_timeout <= budget - RESUME_MARGIN_S  # the trigger fires first, so the
+    assert trigger_timeout < 120                         # task resumes (and rolls back)
+
+
+def test_a_failure_within_the_window_finishes_without_deferring(sandbox_factory: Any) -> None:
+    sb = sandbox_factory(namespaces=["team-a"])
+    spec = {**SPEC, "spec": {**SPEC["spec"], "image": "ghcr.io/acme/iris:does-not-exist"}}
+    op = DeployInferenceOperator(task_id="deploy", spec=spec, preflight=False,
+                                 config_file=str(sb.kubeconfig_path), check_window=60)
+    with pytest.raises(WorkloadFailed) as info:
+        op.execute(context={"ti": FakeTI()})
+    assert info.value.reason in ("ErrImagePull", "ImagePullBackOff")
+
+
+@pytest.mark.parametrize(("configured", "expected"), [("True", True), ("False", False)])
+def test_deferrable_defaults_to_the_configured_default(
+        monkeypatch: pytest.MonkeyPatch, configured: str, expected: bool) -> None:
+    monkeypatch.setenv("AIRFLOW__OPERATORS__DEFAULT_DEFERRABLE", configured)
+    for op in (DeployInferenceOperator(task_id="a", spec=SPEC),
+               InferenceReadySensor(task_id="b", name="iris", namespace="team-a")):
+        assert op.deferrable is expected
+    assert DeployInferenceOperator(task_id="c", spec=SPEC, deferrable=not expected
+                                   ).deferrable is (not expected)
 
 
 def test_execute_complete_falls_back_to_what_the_event_echoed() -> None:
@@ -133,7 +166,7 @@ def test_execute_complete_returns_a_json_able_summary() -> None:
 
 def test_validation_happens_in_execute_before_any_call() -> None:
     op = DeployInferenceOperator(task_id="deploy", spec={**SPEC, "spec": {"image": ""}})
-    hook = _progressing_hook()
+    hook = mock.Mock()
     op.__dict__["hook"] = hook
     with pytest.raises(SpecError, match=r"spec\.image"):
         op.execute(context={})

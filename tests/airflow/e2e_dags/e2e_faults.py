@@ -45,7 +45,8 @@ def _dag(dag_id: str) -> DAG:
 
 
 for _suffix, _force in (("", True), ("_no_force", False)):
-    _extra: dict[str, Any] = {} if _force else {"force": False}
+    # check_window=0: one read, then defer, so the faults meet the deferred wait
+    _extra: dict[str, Any] = {"force": _force, "check_window": 0}
     with _dag(f"e2e_faults_deploy{_suffix}"):
         DeployInferenceOperator(task_id="deploy", spec=SPEC, **_extra)
     with _dag(f"e2e_faults_update{_suffix}"):

@@ -38,7 +38,7 @@ def sensor_dag(dag_id: str, sensor_timeout: float) -> DAG:
                                          wait_for_ready=False, create_namespace=True)
         wait = InferenceReadySensor(task_id="wait", name="{{ params.name }}",
                                     namespace=NAMESPACE, workload_kind="CustomInference",
-                                    timeout=sensor_timeout)
+                                    timeout=sensor_timeout, check_window=0)
         deploy >> wait
     return dag
 
