@@ -106,6 +106,8 @@ def _pod(out: dict[str, Any], old: Mapping[str, Any] | None) -> None:
         latest = ":" not in image.rsplit("/", 1)[-1] or image.endswith(":latest")
         container.setdefault("imagePullPolicy", "Always" if latest else "IfNotPresent")
         container.setdefault("resources", {})
+        for port in container.get("ports") or []:
+            port.setdefault("protocol", "TCP")
     if old is None:
         from inference_sandbox.controllers.podrefs import qos_class
 

@@ -201,3 +201,13 @@ def test_request_log_records_verb_path_query_body(k, sandbox):
     assert body["metadata"]["name"] == "log"
     listed = sandbox.requests.find("list", resource="configmaps")[0]
     assert listed.query["labelSelector"] == "a=b" and listed.status == 200
+
+
+def test_pod_defaulting_fills_container_port_protocol(k):
+    pod = k.core.create_namespaced_pod("default", {
+        "metadata": {"name": "ports"},
+        "spec": {"containers": [{"name": "c", "image": "busybox:1",
+                                 "ports": [{"containerPort": 8000},
+                                           {"containerPort": 53, "protocol": "UDP"}]}]}})
+    assert [(p.container_port, p.protocol) for p in pod.spec.containers[0].ports] == [
+        (8000, "TCP"), (53, "UDP")]
