@@ -1,10 +1,11 @@
 """Waiting for the workload on ``pulumi up`` by the core's readiness definition.
 
 The component, not the provider, waits: the serving object is applied with
-``pulumi.com/skipAwait: "true"`` and the ``ready`` output then polls the live objects (the
-serving object, the pods of the revision being rolled out, their events, the Knative Revision)
-and judges them with :func:`inference_core.readiness.evaluate` — the same definition the CLI
-``wait`` and the Airflow sensor use. A bad image or a crash loop therefore fails ``pulumi up``
+``pulumi.com/skipAwait: "true"`` and the ``ready`` output then runs the core's wait
+(``inference_core.rollout.wait``) on the live objects (the serving object, the pods of the
+revision being rolled out, their events, the Knative Revision), judged by
+:func:`inference_core.readiness.evaluate` — the same definition and the same wait the CLI
+and the Airflow sensor use. A bad image or a crash loop therefore fails ``pulumi up``
 within seconds with the kubelet's reason, not after Knative's progress deadline.
 
 The component needs to reach the cluster for this: a ``kubeconfig`` argument, or the default
@@ -16,9 +17,7 @@ cannot read its credentials back, so it keeps the provider's own await (the rend
 
 from __future__ import annotations
 
-import json
 import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,13 +25,8 @@ from typing import Any
 import pulumi
 import yaml
 
-from inference_core.readiness import Readiness, State, evaluate, pod_selector, selector_matches
 from pulumi_components.args import InferenceArgs
 from pulumi_components.errors import InferenceComponentError
-
-KNATIVE_API = "serving.knative.dev/v1"
-POLL_SECONDS = 1.0
-"""Pause between two looks at the live objects."""
 
 
 @dataclass(frozen=True)
@@ -98,73 +92,22 @@ class Target:
     timeout_seconds: float
 
 
-def _get_json(api: Any, path: str, query: list[tuple[str, str]] | None = None) -> Any:
-    from kubernetes.client.exceptions import ApiException
-
-    try:
-        response = api.call_api(path, "GET", query_params=query or [],
-                                header_params={"Accept": "application/json"},
-                                auth_settings=["BearerToken"], _preload_content=False,
-                                _return_http_data_only=True, _request_timeout=30)
-    except ApiException as e:
-        if e.status == 404:
-            return None
-        raise
-    return json.loads(response.data)
-
-
-def _collection(api_version: str, namespace: str, plural: str) -> str:
-    prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
-    return f"{prefix}/namespaces/{namespace}/{plural}"
-
-
-def look(api: Any, target: Target) -> Readiness:
-    """One look at the live objects, judged by the core."""
-    plural = "services" if target.kind == "Service" else "leaderworkersets"
-    obj = _get_json(api, f"{_collection(target.api_version, target.namespace, plural)}/"
-                         f"{target.name}")
-    if obj is None:
-        return Readiness(state=State.PROGRESSING, reason="NotFound",
-                         message=f"{target.kind} {target.namespace}/{target.name} does not "
-                         "exist (yet)", kind=target.kind, namespace=target.namespace,
-                         name=target.name)
-    revision = None
-    revisions: list[Any] = []
-    if target.api_version == KNATIVE_API:
-        revision = (obj.get("status") or {}).get("latestCreatedRevisionName")
-        if revision:
-            found = _get_json(api, f"{_collection(KNATIVE_API, target.namespace, 'revisions')}/"
-                                   f"{revision}")
-            revisions = [found] if found else []
-    selector = pod_selector(obj, revision)
-    pods = (_get_json(api, _collection("v1", target.namespace, "pods"),
-                      [("labelSelector", selector)]) or {}).get("items") or []
-    pods = [p for p in pods
-            if selector_matches(selector, (p.get("metadata") or {}).get("labels") or {})]
-    names = {target.name, *(str((p.get("metadata") or {}).get("name")) for p in pods)}
-    if revision:
-        names.add(revision)
-    events = [e for e in (_get_json(api, _collection("v1", target.namespace, "events"))
-                          or {}).get("items") or []
-              if str((e.get("involvedObject") or {}).get("name")) in names]
-    return evaluate(obj, pods=pods, events=events, revisions=revisions,
-                    expected_generation=target.expected_generation)
-
-
 def wait_ready(api: Any, target: Target, component: str) -> bool:
-    """Poll until the core judges the workload ready (True); raise with the core's reason
-    (the kubelet's, for pods) when it failed, or with the last verdict on timeout."""
-    deadline = time.monotonic() + target.timeout_seconds
-    while True:
-        verdict = look(api, target)
-        if verdict.state is State.READY:
-            return True
-        if verdict.state is State.FAILED:
-            raise InferenceComponentError(
-                component, f"the workload failed ({verdict.reason}): {verdict.message}")
-        if time.monotonic() >= deadline:
-            raise InferenceComponentError(
-                component, f"{target.kind} {target.namespace}/{target.name} was not ready "
-                f"after {target.timeout_seconds:.0f}s (last: {verdict.reason}: "
-                f"{verdict.message})")
-        time.sleep(POLL_SECONDS)
+    """The core's wait (``inference_core.rollout.wait.wait_ready``: watches plus re-reads,
+    judged by ``readiness.evaluate``) over ``api``; True once ready. A failure raises with the
+    core's reason (the kubelet's, for pods); a timeout with what was last observed."""
+    from inference_core.errors import InferenceStacksError
+    from inference_core.rollout.client import KubernetesClient
+    from inference_core.rollout.kube import ObjectKey
+    from inference_core.rollout.plan import WaitTarget
+    from inference_core.rollout.wait import wait_ready as core_wait
+
+    key = ObjectKey(target.api_version, target.kind, target.namespace, target.name)
+    wanted = WaitTarget(key=key, timeout_s=target.timeout_seconds,
+                        expected_generation=target.expected_generation)
+    try:
+        core_wait(KubernetesClient(api), wanted)
+    except InferenceStacksError as e:
+        raise InferenceComponentError(
+            component, f"the workload did not become ready: {type(e).__name__}: {e}") from None
+    return True

@@ -73,7 +73,7 @@ def test_a_bad_image_fails_fast_with_the_kubelet_reason(cluster: Sandbox) -> Non
             spec=CUSTOM, image=BAD_IMAGE, kubeconfig=kubeconfig, timeout_seconds=3600)))
     message = str(info.value)
     assert message.startswith('inference-stacks:index:CustomInference "iris"')
-    assert "team-a/iris-classifier" in message and "failed" in message
+    assert "WorkloadFailed" in message and "team-a/iris-classifier" in message
     assert "ErrImagePull" in message or "ImagePullBackOff" in message
 
 
