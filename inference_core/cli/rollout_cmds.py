@@ -209,6 +209,8 @@ def register(app: typer.Typer) -> None:
                         candidate_tag=candidate_tag, wait=wait, timeout_s=timeout,
                         rollback_on_failure=rollback_on_failure, on_update=live)
                 results.append(res.to_dict())
+                for note in res.notes:
+                    typer.echo(f"note: {note}", err=True)
                 entry = res.entry or {}
                 if ctx.output == "text":
                     typer.echo(

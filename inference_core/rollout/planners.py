@@ -96,9 +96,12 @@ def plan_deploy(
     if action == "update" and live is None:
         raise DeployError("does not exist; deploy it first", ref=key.ref)
     notes: list[str] = []
+    token_note = _token_note(history, serving)
+    if token_note:
+        notes.append(token_note)
     entry = new_entry(spec, objs, serving, rollout_id=rollout_id, action=action,
                       profile=prof.name, by=by, now=now,
-                      stable_revision=_get(live, "status", "latestReadyRevisionName"))
+                      stable_revision=serving_revision(live))
     previous = history.for_rollout(rollout_id)
     if previous is not None and previous.action in ("deploy", "update") and \
             previous.spec_digest == entry.spec_digest:
@@ -124,6 +127,35 @@ def plan_deploy(
                for m in objs]
     return Plan(action, rollout_id, tuple(writes), hist, entry,
                 WaitTarget(key, init_timeout_s(spec)), tuple(notes))
+
+
+def serving_revision(live: Mapping[str, Any] | None) -> str | None:
+    """The Knative revision serving most traffic now (``status.traffic``), else the latest
+    ready one; None for other kinds or an absent object."""
+    best: tuple[int, str] | None = None
+    for t in _get(live, "status", "traffic") or []:
+        name, percent = t.get("revisionName"), int(t.get("percent") or 0)
+        if name and percent > 0 and (best is None or percent > best[0]):
+            best = (percent, str(name))
+    if best is not None:
+        return best[1]
+    ready = _get(live, "status", "latestReadyRevisionName")
+    return str(ready) if ready else None
+
+
+def _token_note(history: History, serving: Mapping[str, Any]) -> str | None:
+    """A note when the previous entry passed ``HF_TOKEN`` and the new spec does not."""
+    from inference_core.rollout.history import main_container
+
+    def has_token(manifest: Mapping[str, Any]) -> bool:
+        env = main_container(manifest).get("env") or []
+        return any(isinstance(e, Mapping) and e.get("name") == "HF_TOKEN" for e in env)
+
+    latest = history.latest
+    if latest is not None and has_token(latest.manifest) and not has_token(serving):
+        return ("the previous revision passed HF_TOKEN and this spec does not (no "
+                "spec.model.token or tokenSecret): gated models will fail to download")
+    return None
 
 
 def _with_serving(history: History, key: ObjectKey) -> History:
@@ -222,7 +254,7 @@ def plan_rollback(
         entry = replace(target, rollout_id=rollout_id, action="rollback",
                         status=Status.APPLIED, applied_at=now, by=by, reason=None,
                         rollback_of=target.revision, manifest=manifest,
-                        stable_revision=_get(live, "status", "latestReadyRevisionName"))
+                        stable_revision=serving_revision(live))
         hist = _with_serving(history, key).appended(entry)
     entry_now = hist.for_rollout(rollout_id, "rollback")
     assert entry_now is not None

@@ -10,6 +10,7 @@ from typing import Any
 from typer.testing import CliRunner
 
 from inference_core.cli.main import app
+from inference_core.errors import KubeApiError
 from inference_core.rollout.client import KubernetesClient
 from inference_core.rollout.constants import KNATIVE_CREATOR_ANNOTATION
 from tests.rollout.conftest import NS, write_spec
@@ -184,3 +185,60 @@ def test_errors_and_exit_codes(cluster: tuple[Any, KubernetesClient], tmp_path: 
     timeout = cli(sandbox, "deploy", str(never), "--wait", "--timeout", "2")
     assert timeout.exit_code == 3, timeout.stderr
     assert "not ready after" in timeout.stderr and "API server answered" in timeout.stderr
+
+
+def test_delete_returns_only_after_finalizers_finish(
+        cluster: tuple[Any, KubernetesClient], tmp_path: Path) -> None:
+    """Another controller holds a finalizer on the Service; delete waits for it."""
+    import threading
+
+    sandbox, client = cluster
+    spec = write_spec(tmp_path / "app.yaml", "ghcr.io/acme/app:1")
+    assert cli(sandbox, "deploy", str(spec), "--wait").exit_code == 0
+    held = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
+            "metadata": {"name": "app", "namespace": NS, "finalizers": ["example.com/hold"]}}
+    client.apply(held, field_manager="other-controller")
+    released = threading.Event()
+    errors: list[BaseException] = []
+
+    other = KubernetesClient.from_kubeconfig(sandbox.kubeconfig_path)  # its own connection
+
+    def release() -> None:
+        """What a controller does: update its finalizer away (re-read on a 409)."""
+        for _ in range(20):
+            meta = (other.get("serving.knative.dev/v1", "Service", "app", NS)
+                    or {}).get("metadata") or {}
+            rest = [f for f in meta.get("finalizers") or [] if f != "example.com/hold"]
+            try:
+                other.request(
+                    "PATCH", f"/apis/serving.knative.dev/v1/namespaces/{NS}/services/app",
+                    body={"metadata": {"finalizers": rest,
+                                       "resourceVersion": meta["resourceVersion"]}},
+                    content_type="application/merge-patch+json")
+            except KubeApiError as e:
+                if e.status == 409:
+                    continue
+                raise
+            released.set()
+            return
+
+    def release_when_terminating() -> None:
+        try:
+            for _ in range(30):  # bounded: each watch window ends after ~10 s
+                for event in other.watch("serving.knative.dev/v1", "Service", NS,
+                                          field_selector="metadata.name=app", timeout_s=10):
+                    if event.object.get("metadata", {}).get("deletionTimestamp"):
+                        release()
+                        return
+        except BaseException as e:  # reported to the test
+            errors.append(e)
+
+    helper = threading.Thread(target=release_when_terminating, daemon=True)
+    helper.start()
+    gone = cli(sandbox, "delete", "app", "-n", NS)
+    helper.join(30)
+    other.close()
+    assert not errors
+    assert gone.exit_code == 0, gone.stderr
+    assert released.is_set()  # delete returned only after the finalizer was released ...
+    assert client.get("serving.knative.dev/v1", "Service", "app", NS) is None  # ... and gone

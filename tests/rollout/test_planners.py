@@ -120,6 +120,29 @@ def test_candidate_retry_keeps_the_recorded_stable_revision() -> None:
         "revisionName": "app-00001", "percent": 100}
 
 
+def test_candidate_after_rollback_keeps_the_revision_that_serves() -> None:
+    """After a rollback traffic is pinned to the old revision while a newer copy is the
+    latest ready one: the candidate's stable revision is the one serving traffic."""
+    base = plan_deploy(custom_spec(), live=None, history=History("app", NS), rollout_id="r0",
+                       now=NOW)
+    live = live_knative(serving_write(base).manifest, generation=3, ready="app-00003",
+                        traffic=[{"revisionName": "app-00001", "percent": 100}])
+    plan = plan_deploy(custom_spec("img:4"), live=live, history=base.history, rollout_id="r4",
+                       now=NOW, candidate_tag="c")
+    assert serving_write(plan).manifest["spec"]["traffic"][0] == {
+        "revisionName": "app-00001", "percent": 100}
+
+
+def test_update_that_drops_the_token_says_so() -> None:
+    first = plan_deploy(hf_spec(), live=None, history=History("llm", NS), rollout_id="r1",
+                        now=NOW)
+    same = plan_deploy(hf_spec(), live={}, history=first.history, rollout_id="r2", now=NOW)
+    assert not [n for n in same.notes if "HF_TOKEN" in n]
+    dropped = plan_deploy(hf_spec(token=None), live={}, history=first.history,
+                          rollout_id="r3", now=NOW)
+    assert [n for n in dropped.notes if "HF_TOKEN" in n]
+
+
 def test_conflict_refusal_is_the_default() -> None:
     plan = plan_deploy(custom_spec(), live=None, history=History("app", NS), rollout_id="r",
                        now=NOW)
