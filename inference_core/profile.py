@@ -155,6 +155,9 @@ class ClusterProfile(SpecModel):
     """Node label naming a node's type (node affinity)."""
     external_service_type: Literal["LoadBalancer", "NodePort"] = "LoadBalancer"
     """Service type for externally exposed LeaderWorkerSets and external-url tools."""
+    tool_ingress_class: str | None = None
+    """IngressClass of the Ingresses that route tools' custom URLs (empty: the cluster's
+    default class)."""
     vllm_image: str = "vllm/vllm-openai:v0.11.0"
     """Pinned default vLLM image."""
     vllm_default_gpu_memory_utilization: float = Field(default=0.9, gt=0, le=1)

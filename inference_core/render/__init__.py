@@ -15,6 +15,11 @@ from typing import Any
 from inference_core.errors import ProfileError, ProfileRefusals
 from inference_core.profile import ClusterProfile
 from inference_core.render.access import access_policies
+from inference_core.render.credentials import (
+    model_credential_secret,
+    pull_secret,
+    tool_ingresses,
+)
 from inference_core.render.endpoints import Endpoints, endpoints
 from inference_core.render.extras import (
     HF_TOKEN_KEY,
@@ -124,6 +129,7 @@ def _render(spec: AnySpec, profile: ClusterProfile,
         tools = [(t.access, t.port, f"spec.tools[{i}].access")
                  for i, t in enumerate(spec.spec.tools)]
         after = tool_services(spec, profile, selector)
+        after += tool_ingresses(spec, profile)
         after += access_policies(spec, profile, selector, spec.spec.endpoint.access,
                                  "spec.endpoint.access", tools)
     elif isinstance(spec, HuggingFaceInference):
@@ -143,8 +149,12 @@ def _render(spec: AnySpec, profile: ClusterProfile,
         after += access_policies(spec, profile, leader_selector(spec.metadata.name),
                                  spec.spec.endpoint.access, "spec.endpoint.access",
                                  knative=False)
-    if secret is not None:
-        out.insert(0, secret)
+    model = getattr(spec.spec, "model", None)
+    secrets = [secret,
+               model_credential_secret(spec, profile, model,
+                                       include_values=include_secret_values),
+               pull_secret(spec, profile, include_values=include_secret_values)]
+    out[:0] = [s for s in secrets if s is not None]
     out.append(serving)
     out.extend(after)
     return out

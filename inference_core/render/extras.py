@@ -80,6 +80,8 @@ def tool_services(spec: AnySpec, profile: ClusterProfile,
             svc_type = "NodePort"
             if tool.node_port is not None:
                 port["nodePort"] = tool.node_port
+        elif tool.url is not None:
+            svc_type = "ClusterIP"  # an Ingress routes the custom URL to it
         else:
             svc_type = profile.external_service_type
         out.append({"apiVersion": "v1", "kind": "Service",

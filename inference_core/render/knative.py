@@ -7,6 +7,7 @@ from typing import Any
 from inference_core.errors import ProfileError
 from inference_core.profile import ClusterProfile
 from inference_core.render import pod, vllm
+from inference_core.render.credentials import image_pull_secrets, model_credential_env
 from inference_core.render.extras import token_env
 from inference_core.render.meta import (
     WORKLOAD_LABEL,
@@ -89,7 +90,7 @@ def knative_service(doc: CustomInference | HuggingFaceInference,
         container["command"] = ["vllm", "serve"]
         container["args"] = vllm.serve_args(hf.model, hf.vllm, par, util)
         port = {"containerPort": vllm.VLLM_PORT}
-        env = token_env(doc, hf.model) + pod.env_vars(hf.env)
+        env = token_env(doc, hf.model) + model_credential_env(hf.model) + pod.env_vars(hf.env)
         cache = hf.model_cache
         if volumes.add_model_cache(cache.claim_name if cache else None,
                                    cache.read_only if cache else False, "spec.modelCache"):
@@ -116,8 +117,9 @@ def knative_service(doc: CustomInference | HuggingFaceInference,
     pod_spec.update(pod.scheduling(spec.scheduling, profile, "spec.scheduling", knative=True))
     if pod_sec:
         pod_spec["securityContext"] = pod_sec
-    if spec.image_pull_secret:
-        pod_spec["imagePullSecrets"] = [{"name": spec.image_pull_secret}]
+    pull = image_pull_secrets(doc)
+    if pull:
+        pod_spec["imagePullSecrets"] = pull
     request_timeout = spec.general.request_timeout
     if request_timeout is not None:
         limit = profile.knative.max_revision_timeout_seconds

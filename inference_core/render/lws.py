@@ -6,6 +6,7 @@ from typing import Any
 
 from inference_core.profile import ClusterProfile
 from inference_core.render import pod, vllm
+from inference_core.render.credentials import image_pull_secrets, model_credential_env
 from inference_core.render.extras import token_env
 from inference_core.render.meta import (
     WORKLOAD_LABEL,
@@ -51,7 +52,7 @@ def _container(doc: DistributedInference, role: Role, profile: ClusterProfile, b
         else:
             container["command"] = ["vllm", "serve"]
             container["args"] = vllm.native_args(args, headless=not leader)
-        env = token_env(doc, spec.model) + env
+        env = token_env(doc, spec.model) + model_credential_env(spec.model) + env
         cache = spec.model_cache
         if volumes.add_model_cache(cache.claim_name if cache else None,
                                    cache.read_only if cache else False, "spec.modelCache"):
@@ -96,8 +97,9 @@ def _template(doc: DistributedInference, role: Role, profile: ClusterProfile, ba
     pod_spec.update(pod.scheduling(spec.scheduling, profile, "spec.scheduling", knative=False))
     if pod_sec:
         pod_spec["securityContext"] = pod_sec
-    if spec.image_pull_secret:
-        pod_spec["imagePullSecrets"] = [{"name": spec.image_pull_secret}]
+    pull = image_pull_secrets(doc)
+    if pull:
+        pod_spec["imagePullSecrets"] = pull
     pod_spec["containers"] = [container]
     if volumes.volumes:
         pod_spec["volumes"] = volumes.volumes

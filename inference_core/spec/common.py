@@ -140,6 +140,11 @@ class Tool(SpecModel):
     """Custom node port, 30000-32767; leave empty to have one allocated (node-port only)."""
     access: Access = Field(default_factory=lambda: Access(mode=AccessMode.AUTHENTICATED))
     """Who may use the tool (default: all authenticated users)."""
+    url: str | None = Field(
+        default=None, max_length=2048,
+        pattern=r"^https?://[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:[0-9]{1,5})?(/[^\s?#]*)?$")
+    """Custom URL of an external-url tool (``https://tools.example.com/jupyter``): routed to
+    the tool by an Ingress; leave empty to have one generated (a LoadBalancer Service)."""
 
 
 class KeyRef(SpecModel):
@@ -447,6 +452,68 @@ class Container(SpecModel):
     """Data sources and volumes."""
 
 
+SECRET_KEY = r"^[-._a-zA-Z0-9]+$"
+
+
+class NewCredential(SpecModel):
+    """A credential created with the workload: a Secret holding one key (the form's "add new
+    credentials" with a new secret)."""
+
+    name: str = Field(pattern=DNS1123_LABEL, max_length=63)
+    """Credential (Secret) name, unique in the project."""
+    description: str | None = Field(default=None, max_length=250)
+    """What the credential is for (kept as an annotation on the Secret)."""
+    key: str = Field(default="HF_TOKEN", pattern=SECRET_KEY, max_length=253)
+    """Key of the value in the Secret (default HF_TOKEN)."""
+    value: SecretStr
+    """The token. Sensitive: stored only in the Secret, redacted in printed manifests."""
+
+
+class PullCredentialKind(StrEnum):
+    """How image-pull credentials are given."""
+
+    DOCKER_REGISTRY = "docker-registry"
+    NGC_API_KEY = "ngc-api-key"
+
+
+class CredentialSource(StrEnum):
+    """Who owns a credential (Run:ai "Shared secret" or "My credentials")."""
+
+    SHARED = "shared"
+    USER = "user"
+
+
+NGC_REGISTRY = "nvcr.io"
+NGC_USERNAME = "$oauthtoken"
+
+
+class PullCredential(SpecModel):
+    """Image-pull credentials: a docker-registry credential or an NGC API key.
+
+    ``source: shared`` names a Secret an administrator created in advance (nothing is
+    created); ``source: user`` creates a ``kubernetes.io/dockerconfigjson`` Secret with the
+    workload from the values given here (an NGC API key becomes a pull secret for ``nvcr.io``
+    with the username ``$oauthtoken``).
+    """
+
+    kind: PullCredentialKind
+    """docker-registry or ngc-api-key."""
+    source: CredentialSource = CredentialSource.USER
+    """shared (an existing Secret) or user (created with the workload)."""
+    name: str | None = Field(default=None, pattern=DNS1123_LABEL, max_length=63)
+    """Secret name: required for shared; default ``<workload>-pull`` for user."""
+    registry: str | None = Field(default=None, pattern=r"^[^\s/]+(/[^\s]*)?$|^https?://[^\s]+$",
+                                 max_length=253)
+    """Registry server (docker-registry; Docker Hub is ``https://index.docker.io/v1/``).
+    NGC: ``nvcr.io``."""
+    username: str | None = Field(default=None, min_length=1, max_length=253)
+    """Registry user name (docker-registry)."""
+    password: SecretStr | None = None
+    """Registry password or token (docker-registry). Sensitive."""
+    api_key: SecretStr | None = None
+    """NGC API key (ngc-api-key). Sensitive."""
+
+
 class ModelSource(SpecModel):
     """A Hugging Face Hub model and how to access it."""
 
@@ -460,6 +527,8 @@ class ModelSource(SpecModel):
     """Access token for gated/private models. Sensitive: stored only in a Secret."""
     token_secret: str | None = Field(default=None, pattern=DNS1123_LABEL)
     """Existing Secret (or credential) holding an ``HF_TOKEN`` key."""
+    credential: NewCredential | None = None
+    """A new credential (name, description, key, value) created with the workload."""
     trust_remote_code: bool = False
     """Allow the model's own code (vLLM --trust-remote-code)."""
 

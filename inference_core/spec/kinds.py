@@ -24,6 +24,7 @@ from inference_core.spec.common import (
     ModelSource,
     Preemptibility,
     Priority,
+    PullCredential,
     PullPolicy,
     PvcSource,
     Replicas,
@@ -46,6 +47,8 @@ class WorkloadSettings(SpecModel):
     """preemptible or non-preemptible (default): non-preemptible uses only in-quota GPUs."""
     image_pull_secret: str | None = Field(default=None, pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     """Existing docker-registry Secret in the namespace used to pull images."""
+    image_pull_credential: PullCredential | None = None
+    """Image-pull credentials by kind (docker-registry or NGC API key), shared or per user."""
     scheduling: Scheduling = Field(default_factory=Scheduling)
     """Node pools, node type and tolerations."""
     general: General = Field(default_factory=General)

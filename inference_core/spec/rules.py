@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 
 from inference_core.errors import FieldIssue
-from inference_core.spec import rules_k8s
+from inference_core.spec import rules_credentials, rules_k8s
 from inference_core.spec.common import (
     Access,
     AccessMode,
@@ -55,6 +55,13 @@ def check(doc: Doc) -> list[FieldIssue]:
     else:
         issues = list(_distributed(doc))
     issues += rules_k8s.metadata(doc.metadata.labels, doc.metadata.annotations)
+    issues += rules_credentials.pull_credential("spec.imagePullCredential", doc.metadata.name,
+                                                doc.spec.image_pull_credential)
+    model = getattr(doc.spec, "model", None)
+    if model is not None:
+        issues += rules_credentials.model_token("spec.model", model)
+    if isinstance(doc, CustomInference):
+        issues += rules_credentials.tool_urls(doc.metadata.name, doc.spec.tools)
     spec = doc.spec
     if isinstance(spec, DistributedSpec):
         storages = [("spec.leader.storage", spec.leader.storage),
@@ -119,8 +126,6 @@ def _huggingface(doc: HuggingFaceInference) -> Iterator[FieldIssue]:
     yield from _name(doc.metadata.name, KNATIVE_NAME_MAX,
                      "Knative adds '-00001' revision and '-private' service suffixes")
     yield from _access("spec.endpoint.access", spec.endpoint.access)
-    yield from _model("spec.model", doc.spec.model.token is not None,
-                      doc.spec.model.token_secret is not None)
     yield from _compute("spec.compute", spec.compute)
     yield from _env("spec.env", spec.env, knative=True)
     yield from _storage("spec.storage", spec.storage, spec.compute, knative=True)
@@ -150,8 +155,6 @@ def _distributed(doc: DistributedInference) -> Iterator[FieldIssue]:
                          "pass extra vLLM flags in spec.vllm.extraArgs")
         yield from _container(base, role, knative=False)
     if spec.model is not None:
-        yield from _model("spec.model", spec.model.token is not None,
-                          spec.model.token_secret is not None)
         leader_gpus = _gpus_per_pod(spec.leader.compute)
         worker_gpus = _gpus_per_pod(spec.workers.compute)
         if leader_gpus != worker_gpus or leader_gpus < 1 or spec.leader.compute.gpu_portion \
@@ -378,12 +381,6 @@ def _general(doc: Doc) -> Iterator[FieldIssue]:
     if g.request_timeout is not None and not lo <= g.request_timeout <= hi:
         yield _issue("spec.general.requestTimeout", "is out of range", f"{g.request_timeout}s",
                      "5s-10m")
-
-
-def _model(base: str, has_token: bool, has_secret: bool) -> Iterator[FieldIssue]:
-    if has_token and has_secret:
-        yield _issue(f"{base}.tokenSecret", "cannot be combined with token", None,
-                     "one of token or tokenSecret")
 
 
 def _gpus_per_pod(c: Compute) -> int:

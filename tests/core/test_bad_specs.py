@@ -57,8 +57,8 @@ def test_secret_values_never_echoed_in_errors() -> None:
     assert "hf_topsecret" not in str(caught.value)
 
 
-@pytest.mark.parametrize("case", [c for c in CASES if "credential" in str(c) or "looks like"
-                                  in str(c["expect"])], ids=lambda c: c["id"])
+@pytest.mark.parametrize("case", [c for c in CASES if "looks like" in str(c["expect"])],
+                         ids=lambda c: c["id"])
 def test_credential_cases_never_echo_the_value(case: dict[str, Any]) -> None:
     doc = deep_merge(CORPUS["bases"][case["base"]], case["patch"])
     with pytest.raises(SpecError) as caught:
