@@ -6,8 +6,9 @@ A spec loads an asset where its content lands, and overrides any field beside th
   ``spec.leader`` / ``spec.workers`` (distributed);
 - ``compute: {asset: NAME, ...overrides}`` at the same places;
 - ``storage: [{asset: NAME, ...overrides}]`` items;
-- ``{asset: NAME}`` for a Credential where a Secret name is expected:
-  ``spec.imagePullSecret``, ``spec.model.tokenSecret``, ``env[].secretKeyRef``.
+- ``{asset: NAME}`` for a Credential where a Secret is expected: ``spec.imagePullSecret``,
+  ``spec.imagePullCredential`` (a shared credential), ``spec.model.tokenSecret``,
+  ``env[].secretKeyRef``.
 
 ``reference_layers`` returns the asset fragments as layers to merge under the spec (the spec
 wins field by field) and the spec with its references taken out; ``resolve_credentials``
@@ -124,7 +125,8 @@ def resolve_credentials(merged: Merged, library: Library, ctx: Context) -> list[
     """Replace every ``{asset: CREDENTIAL}`` in the merged document by the Secret it names."""
     issues: list[FieldIssue] = []
     slots: list[tuple[list[str | int], str]] = [
-        (["spec", "imagePullSecret"], "pull"), (["spec", "model", "tokenSecret"], "hf")]
+        (["spec", "imagePullSecret"], "pull"), (["spec", "imagePullCredential"], "pullcred"),
+        (["spec", "model", "tokenSecret"], "hf")]
     for base in container_bases(ctx.kind):
         parts: list[str | int] = [p for p in base.split(".")]
         env = _at(merged.data, base)
@@ -137,29 +139,40 @@ def resolve_credentials(merged: Merged, library: Library, ctx: Context) -> list[
         if not (isinstance(value, dict) and "asset" in value):
             continue
         path = _path(slot)
-        if use == "env" and set(value) - {"asset"}:
+        resolved = None
+        found = None
+        if use in ("env", "pullcred") and set(value) - {"asset"}:
             extra = sorted(set(value) - {"asset"})
             issues.append(FieldIssue(f"{path}.{extra[0]}", "cannot be combined with a "
                                      "credential asset", allowed="asset"))
-            continue
-        found = _find(value["asset"], "Credential", f"{path}.asset", library, ctx, issues)
-        if not isinstance(found, Credential):
-            continue
-        resolved = _credential_value(found, use, path, issues)
-        if resolved is not None:
+        else:
+            found = _find(value["asset"], "Credential", f"{path}.asset", library, ctx, issues)
+            if isinstance(found, Credential):
+                resolved = _credential_value(found, use, path, issues)
+        if resolved is not None and isinstance(found, Credential):
             merged.put(slot, resolved, label("Credential", found.metadata.name))
+        elif use != "env":  # reported above: validation need not report it again
+            _drop(merged.data, slot)
     return issues
+
+
+def _drop(doc: Any, parts: list[str | int]) -> None:
+    parent = _at_parts(doc, parts[:-1])
+    if isinstance(parent, dict):
+        parent.pop(parts[-1], None)
 
 
 def _credential_value(cred: Credential, use: str, path: str,
                       issues: list[FieldIssue]) -> Any:
     kind = cred.spec.type
     name = cred.metadata.name
-    if use == "pull":
+    if use in ("pull", "pullcred"):
         if kind not in (CredentialType.DOCKER_REGISTRY, CredentialType.NGC_API_KEY):
             issues.append(FieldIssue(path, f"credential {name} is not an image-pull credential",
                                      kind.value, "docker-registry or ngc-api-key"))
             return None
+        if use == "pullcred":  # a shared credential: the Secret exists, nothing is created
+            return {"kind": kind.value, "source": "shared", "name": cred.spec.secret.name}
         return cred.spec.secret.name
     if use == "hf":
         if kind not in (CredentialType.HUGGING_FACE, CredentialType.GENERIC) or (

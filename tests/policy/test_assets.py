@@ -275,3 +275,24 @@ def test_assets_and_policies_render_what_the_written_out_spec_renders() -> None:
     (written,) = load_specs_text(WRITTEN_OUT)
     profile = load_profile("kai")
     assert render(resolved, profile) == render(written, profile)
+
+
+def test_shared_pull_credential_from_an_asset(write: Write) -> None:
+    assets = write("assets.yaml", ASSETS + """
+---
+apiVersion: inference-stacks/v1alpha1
+kind: Credential
+metadata: {name: ngc}
+spec: {type: ngc-api-key, secret: {name: ngc-pull}}
+""")
+    result = effective(_custom(image="nvcr.io/nvidia/tritonserver:24.08-py3",
+                               imagePullCredential={"asset": "ngc"}), assets)
+    assert result.spec is not None, [i.render() for i in result.issues]
+    cred = result.spec.spec.image_pull_credential
+    assert cred is not None
+    assert (cred.kind, cred.source, cred.name) == ("ngc-api-key", "shared", "ngc-pull")
+    pod = render(result.spec, load_profile("kai"))[0]["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "ngc-pull"}]
+    mixed = effective(_custom(image="i", imagePullCredential={"asset": "ngc",
+                                                              "registry": "nvcr.io"}), assets)
+    assert [i.path for i in mixed.issues] == ["spec.imagePullCredential.registry"]
