@@ -131,8 +131,14 @@ class ApiHandlers:
                                     "Required value: name or generateName is required")])
         return body
 
-    def _ensure_namespace(self, call: Call) -> None:
+    def _ensure_namespace(self, call: Call, name: str = "") -> None:
         rt, ns = call.rp.rt, call.rp.namespace
+        if rt.namespaced and ns and self.store.namespace_terminating(ns):
+            subject = f'{rt.qualified} "{name}"' if name else rt.qualified
+            raise ApiError(403, "Forbidden", f"{subject} is forbidden: unable to create new "
+                           f"content in namespace {ns} because it is being terminated",
+                           details={"name": name, "kind": rt.plural,
+                                    **({"group": rt.group} if rt.group else {})})
         if not rt.namespaced or not ns or self.store.namespace_exists(ns):
             return
         if self.auto_create_namespaces:
@@ -174,7 +180,7 @@ class ApiHandlers:
         """POST."""
         rt = call.rp.rt
         body = self._check_body(call, call.body, name_required=False)
-        self._ensure_namespace(call)
+        self._ensure_namespace(call, body["metadata"]["name"])
         if rt.status:
             body.pop("status", None) if rt.crd or rt.kind == "Pod" else None
         for key in ("resourceVersion", "uid", "creationTimestamp", "deletionTimestamp",
@@ -229,7 +235,7 @@ class ApiHandlers:
             if old is None:
                 if sub:
                     raise not_found(rt, rp.name or "")
-                self._ensure_namespace(call)
+                self._ensure_namespace(call, rp.name or "")
                 merged.pop("status", None) if rt.status else None
                 merged, call.warnings = self.admission.admit(rt, rp.version, merged, None,
                                                              verb="apply", strict=True)

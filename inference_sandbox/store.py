@@ -60,6 +60,7 @@ class Store:
         self._listeners: list[Callable[[WatchEvent], None]] = []
         self._dependents: dict[str, set[tuple[ResourceType, ObjKey]]] = {}
         self._by_uid: dict[str, tuple[ResourceType, ObjKey]] = {}
+        self._terminating: set[str] = set()
         self._events: OrderedDict[ObjKey, None] = OrderedDict()
         self._max_events = max_events
         self.loop: asyncio.AbstractEventLoop | None = None
@@ -135,9 +136,13 @@ class Store:
         return [clone(o) for o in items], list_rv, next_token, remaining
 
     def namespace_exists(self, namespace: str) -> bool:
-        """Whether a Namespace object exists (and is not terminating)."""
+        """Whether a Namespace object exists (terminating or not)."""
         ns = self.get(("v1", "Namespace"), None, namespace, copy=False)
         return ns is not None
+
+    def namespace_terminating(self, namespace: str) -> bool:
+        """Whether the Namespace is being deleted (no new content accepted)."""
+        return namespace in self._terminating
 
     def _resolve(self, rt: ResourceType | tuple[str, str]) -> ResourceType:
         if isinstance(rt, ResourceType):
@@ -248,6 +253,8 @@ class Store:
             uid = md.get("uid", "")
             if propagation == "Orphan":
                 self._orphan(uid)
+            if rt.kind == "Namespace" and not rt.group and self._has_content(name):
+                return self._terminate_namespace(rt, key, old)
             grace = self._grace(rt, old, grace_period)
             finalizers = list(md.get("finalizers") or [])
             if propagation == "Foreground" and self._dependents.get(uid) and \
@@ -358,8 +365,54 @@ class Store:
         for ref in meta(old).get("ownerReferences") or []:
             self._finish_owner(ref.get("uid", ""))
         if rt.kind == "Namespace" and not rt.group:
+            self._terminating.discard(key[1])
             self._purge_namespace(key[1])
+        elif rt.namespaced and key[0] in self._terminating:
+            self._finish_namespace(key[0])
         return gone_obj
+
+    def _has_content(self, namespace: str) -> bool:
+        return any(k[0] == namespace for rt, objects in self._objects.items() if rt.namespaced
+                   for k in objects)
+
+    def _terminate_namespace(self, rt: ResourceType, key: ObjKey, old: dict[str, Any]
+                             ) -> dict[str, Any]:
+        """Phase Terminating, delete the content (pods get their grace period); the Namespace
+        goes when the last object has gone."""
+        namespace = key[1]
+        if namespace in self._terminating:
+            return clone(old)
+        new = clone(old)
+        new["metadata"]["deletionTimestamp"] = rfc3339(self.clock.wall())
+        new["metadata"]["deletionGracePeriodSeconds"] = 0
+        new.setdefault("status", {})["phase"] = "Terminating"
+        new["metadata"]["resourceVersion"] = str(self._next_rv())
+        self._objects[rt][key] = new
+        self._terminating.add(namespace)
+        event = WatchEvent(self._rv, "MODIFIED", rt, new, old)
+        self._record(event)
+        self._dispatch(event)
+        for content_rt, objects in self._objects.items():
+            if not content_rt.namespaced:
+                continue
+            for content_key in [k for k in objects if k[0] == namespace]:
+                if content_key in objects:
+                    self.delete(content_rt, namespace, content_key[1])
+        self._finish_namespace(namespace)
+        return self.get(rt, None, namespace) or clone(new)
+
+    def _finish_namespace(self, namespace: str) -> None:
+        """Remove a terminating Namespace once only Events (if anything) are left in it."""
+        if namespace not in self._terminating:
+            return
+        remaining = [(rt, k) for rt, objects in self._objects.items() if rt.namespaced
+                     for k in objects if k[0] == namespace]
+        if any(not (rt.kind == "Event" and not rt.group) for rt, _ in remaining):
+            return
+        ns_rt = self.table.get("v1", "Namespace")
+        ns = self._objects[ns_rt].get(("", namespace))
+        if ns is not None:
+            self._remove(ns_rt, ("", namespace), ns, "Background")
 
     def _finish_owner(self, uid: str) -> None:
         """A dependent went: an owner deleting in the foreground may be done."""

@@ -9,7 +9,8 @@ import pytest
 from kubernetes.client import ApiException, V1DeleteOptions, V1Preconditions
 
 from inference_sandbox.testing import wait_for
-from tests.sandbox.util import Clients
+from tests.helpers import require_shared
+from tests.sandbox.util import Clients, ksvc
 
 POD = ("v1", "Pod")
 CM = ("v1", "ConfigMap")
@@ -160,3 +161,44 @@ def test_podgroups_go_with_their_workload(quiet):
     quiet.core.delete_namespaced_config_map("wl", "default")
     assert quiet.sb.store.get(("scheduling.run.ai/v2alpha2", "PodGroup"), "default",
                               "pg-wl") is None
+
+
+def test_namespace_terminates_until_its_content_is_gone(quiet):
+    quiet.core.create_namespace({"metadata": {"name": "team-x"}})
+    quiet.core.create_namespaced_config_map("team-x", {"metadata": {"name": "c"}})
+    quiet.core.create_namespaced_pod("team-x", _pod("p"))
+    quiet.core.delete_namespace("team-x")
+    ns = quiet.core.read_namespace("team-x")
+    assert ns.status.phase == "Terminating" and ns.metadata.deletion_timestamp is not None
+    assert quiet.sb.store.get(CM, "team-x", "c") is None
+    assert quiet.sb.store.get(POD, "team-x", "p")["metadata"]["deletionTimestamp"]
+    with pytest.raises(ApiException) as refused:
+        quiet.core.create_namespaced_config_map("team-x", {"metadata": {"name": "late"}})
+    assert refused.value.status == 403
+    assert json.loads(refused.value.body)["message"] == (
+        'configmaps "late" is forbidden: unable to create new content in namespace team-x '
+        "because it is being terminated")
+    quiet.core.delete_namespaced_pod("p", "team-x", grace_period_seconds=0)  # the kubelet
+    with pytest.raises(ApiException) as gone:
+        quiet.core.read_namespace("team-x")
+    assert gone.value.status == 404
+    quiet.core.create_namespace({"metadata": {"name": "team-x"}})  # the name is free again
+
+
+def test_empty_namespace_goes_at_once(quiet):
+    quiet.core.create_namespace({"metadata": {"name": "empty"}})
+    quiet.core.delete_namespace("empty")
+    assert not quiet.sb.store.namespace_exists("empty")
+
+
+def test_namespace_with_a_running_service_is_emptied_by_the_controllers(sandbox_factory):
+    require_shared()
+    sb = sandbox_factory(namespaces=("team-a",))
+    k = Clients(sb)
+    k.create(("serving.knative.dev", "v1", "services"), ksvc("web", namespace="team-a"),
+             namespace="team-a")
+    wait_for(lambda: sb.store.list(POD, "team-a"), timeout=60, what="a pod")
+    k.core.delete_namespace("team-a")
+    wait_for(lambda: not sb.store.namespace_exists("team-a"), timeout=60,
+             what="the namespace to go once the kubelet removed its pods")
+    assert sb.store.list(POD, "team-a") == []

@@ -99,6 +99,8 @@ def test_typed_creates_and_access_reviews(kubectl_bin, sb):
     assert "sandbox-user" in whoami
     missing = kubectl(kubectl_bin, sb, "create", "configmap", "x", "-n", "nowhere", check=False)
     assert missing.returncode != 0 and 'namespaces "nowhere" not found' in missing.stderr
+    kubectl(kubectl_bin, sb, "delete", "namespace", "team-b", "--timeout=120s")
+    assert not sb.store.namespace_exists("team-b")
 
 
 def test_apply_validates_diffs_and_dry_runs(kubectl_bin, sb):
