@@ -155,8 +155,8 @@ def construct(component: pulumi.ComponentResource, token_type: str, kind: str, n
     registered; errors name the component and the field."""
     where = f'{token_type} "{name}"'
     with translated(where):
-        spec = load_spec(a.spec, kind, a.spec_name, where)
         profile = load_profile(a.profile)
+        spec = load_spec(a.spec, kind, a.spec_name, where, profile)
     dynamic = {k: getattr(a, k) for k in OVERRIDE_ARGS if _is_output(getattr(a, k))}
     plain = {k: None if k in dynamic else getattr(a, k) for k in OVERRIDE_ARGS}
     overrides = Overrides(namespace=plain["namespace"], image=plain["image"],

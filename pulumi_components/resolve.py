@@ -17,12 +17,11 @@ from pydantic import SecretStr
 
 from inference_core.profile import ClusterProfile
 from inference_core.render import endpoints, render, serving_object
+from inference_core.rollout.inputs import resolve_spec_input
 from inference_core.spec import (
     CustomInference,
     DistributedInference,
     HuggingFaceInference,
-    load_specs,
-    load_specs_text,
     parse_spec,
 )
 from inference_core.spec.loader import AnySpec
@@ -39,38 +38,19 @@ TIMEOUT = "pulumi.com/timeoutSeconds"
 WAIT_FOR = "pulumi.com/waitFor"
 
 
-def load_spec(value: Any, kind: str, spec_name: str | None, component: str) -> AnySpec:
-    """The one spec document the component deploys, checked against the component's kind."""
-    if isinstance(value, CustomInference | HuggingFaceInference | DistributedInference):
-        specs = [parse_spec(value)]
-    elif isinstance(value, Mapping):
-        doc = dict(value)
-        doc.setdefault("kind", kind)
-        specs = [parse_spec(doc)]
-    elif isinstance(value, str) and "\n" in value:
-        specs = load_specs_text(value, source="(inline YAML)")
-    elif isinstance(value, str | Path | os.PathLike):
-        specs = load_specs(Path(value))
-    else:
+def load_spec(value: Any, kind: str, spec_name: str | None, component: str,
+              profile: ClusterProfile | None = None) -> AnySpec:
+    """The one spec document the component deploys, checked against the component's kind
+    (the core's spec-input resolution: object, dict, path or YAML text; policies and assets
+    the profile names apply). A dict without ``kind`` takes the component's kind."""
+    if isinstance(value, Mapping) and "kind" not in value:
+        value = {**value, "kind": kind}
+    if not isinstance(value, CustomInference | HuggingFaceInference | DistributedInference
+                      | Mapping | str | Path | os.PathLike):
         raise InferenceComponentError(component, f"args.spec: expected a spec, a dict or a YAML "
                                       f"path, got {type(value).__name__}", ("args.spec",))
-    if spec_name is not None:
-        chosen = [s for s in specs if s.metadata.name == spec_name]
-        if not chosen:
-            raise InferenceComponentError(
-                component, f"args.spec_name: no document named {spec_name!r} (documents: "
-                f"{', '.join(s.metadata.name for s in specs)})", ("args.spec_name",))
-        specs = chosen
-    if len(specs) != 1:
-        raise InferenceComponentError(
-            component, f"args.spec: holds {len(specs)} documents "
-            f"({', '.join(s.metadata.name for s in specs)}); name one with spec_name",
-            ("args.spec_name",))
-    spec = specs[0]
-    if spec.kind != kind:
-        raise InferenceComponentError(
-            component, f"kind: is {spec.kind} but this component deploys {kind}; use "
-            f"pulumi_components.{spec.kind}", ("kind",))
+    spec: AnySpec = resolve_spec_input(value, name=spec_name, kind=kind, field="args.spec",
+                                       profile=profile)
     return spec
 
 

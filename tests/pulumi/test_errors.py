@@ -90,8 +90,9 @@ def test_multi_document_file_needs_spec_name(tmp_path: Path) -> None:
     path = tmp_path / "two.yaml"
     path.write_text(text)
     err = failing(lambda: CustomInference("app", InferenceArgs(spec=path, profile="kai")))
-    assert err.fields == ("args.spec_name",)
+    assert err.fields == ("args.spec",)
     assert "iris-classifier" in str(err) and "embedder" in str(err)
+    assert "args.spec_name" in str(err)
     install()
     box = deploy(lambda: CustomInference("app", InferenceArgs(spec=path, profile="kai",
                                                               spec_name="embedder")))
