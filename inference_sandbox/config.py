@@ -115,6 +115,10 @@ class SandboxConfig:
     - ``bookmark_interval`` (real s) for ``allowWatchBookmarks``; ``resync_period`` (real s)
       of the controllers' safety-net resync; ``seed`` for names and fault rates;
       ``extra_objects`` created at start (through admission, like API writes).
+    - ``dataplane``: also start the data plane (``sb.dataplane``: a loopback ingress routing by
+      Host to fake model servers; an API client of this server, see docs/promotion.md);
+      ``dataplane_sd_file``: its Prometheus file_sd file; ``dataplane_time_scale``: how long
+      its servers really wait per simulated request (0 = answer at once).
     """
 
     features: Mapping[str, str] = field(default_factory=dict)
@@ -144,6 +148,9 @@ class SandboxConfig:
     seed: int = 0
     sim_timestamps: bool = False
     extra_objects: tuple[dict[str, Any], ...] | list[dict[str, Any]] = ()
+    dataplane: bool = False
+    dataplane_sd_file: str | None = None
+    dataplane_time_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.speed <= 0:

@@ -65,6 +65,7 @@ class Sandbox:
         self._tmpdir: str | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
+        self.dataplane: Any = None  # a DataPlane when config.dataplane
         self.watches = WatchStreamer(self.store, max_watches=self.config.max_watches,
                                      bookmark_interval=self.config.bookmark_interval)
         self.api = ApiServer(
@@ -107,10 +108,19 @@ class Sandbox:
                                                     ca_pem=self.ca_pem))
         log.info("sandbox API server listening on %s (kubeconfig %s)", self.url,
                  self.kubeconfig_path)
+        if self.config.dataplane:
+            from inference_sandbox.dataplane import DataPlane
+
+            self.dataplane = DataPlane(self.kubeconfig_path, seed=self.config.seed,
+                                       time_scale=self.config.dataplane_time_scale,
+                                       sd_file=self.config.dataplane_sd_file).start()
         return self
 
     def stop(self) -> None:
         """Stop the server and remove the temporary kubeconfig."""
+        if self.dataplane is not None:
+            self.dataplane.stop()
+            self.dataplane = None
         if self._loop is not None and self._thread is not None and self._thread.is_alive():
             future = asyncio.run_coroutine_threadsafe(self._shutdown(), self._loop)
             try:

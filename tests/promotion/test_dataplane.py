@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import json
 import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
 
 from inference_core.analysis import exposition
 from inference_sandbox.dataplane import BACKEND_HEADER
@@ -84,3 +88,26 @@ def test_metrics_use_vllm_names_and_types(bed: Bed) -> None:
     assert targets == [{"targets": [server.url.removeprefix("http://")],
                         "labels": {"namespace": PROJECT, "service": "chat",
                                    "revision": "chat-00001", "kind": "knative"}}]
+
+
+def test_sandbox_starts_and_stops_its_data_plane(sandbox_factory: Any, tmp_path: Path) -> None:
+    from inference_core.rollout.client import KubernetesClient
+    from inference_core.rollout.engine import Engine
+    from tests.promotion.cluster import chat_spec
+
+    sd_file = tmp_path / "sd.json"
+    sb = sandbox_factory(namespaces=["default", "team-a"], dataplane=True,
+                         dataplane_time_scale=0.0, dataplane_sd_file=str(sd_file))
+    client = KubernetesClient.from_kubeconfig(sb.kubeconfig_path)
+    Engine(client).deploy(chat_spec(), wait=True, timeout_s=60)
+    assert sb.dataplane.wait_until(lambda p: p.routes(HOST) == {"chat-00001": 100}, 30)
+    req = urllib.request.Request(sb.dataplane.ingress_url + "/health", headers={"Host": HOST})
+    assert urllib.request.urlopen(req, timeout=10).status == 200
+    assert json.loads(sd_file.read_text())[0]["labels"]["revision"] == "chat-00001"
+    ingress = sb.dataplane.ingress_url
+    sb.stop()
+    client.close()
+    assert sb.dataplane is None
+    with pytest.raises(OSError):  # the ingress is closed with the sandbox
+        urllib.request.urlopen(urllib.request.Request(ingress + "/health",
+                                                      headers={"Host": HOST}), timeout=5)
