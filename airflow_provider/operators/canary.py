@@ -121,7 +121,7 @@ class CanaryOperator(BaseOperator):
         from inference_core.analysis.load import LoadGenerator
         from inference_core.smoke.target import served_model, smoke_url
 
-        live = traffic._live()
+        live = traffic.live()
         load = LoadGenerator(smoke_url(live, None), model=served_model(live) or self.name,
                              connect_to=self.connect_to or None, rate=self.load_rps,
                              max_requests=int(self.load_rps * 3600))

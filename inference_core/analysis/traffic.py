@@ -90,14 +90,15 @@ class KnativeTraffic:
         self.tag = tag
         self.rollout_id = rollout_id
         self.timeout_s = timeout_s
-        live = self._live()
+        live = self.live()
         if live is None:
             raise DeployError("does not exist", ref=ObjectRef("Service", namespace, name))
         versions = knative_versions(live, tag)
         self.stable, self.candidate = versions.stable, versions.candidate
         self.candidate_url = versions.candidate_url
 
-    def _live(self) -> dict[str, Any] | None:
+    def live(self) -> dict[str, Any] | None:
+        """The Service as the API server has it now."""
         live: dict[str, Any] | None = self.engine.client.get(
             "serving.knative.dev/v1", "Service", self.name, self.namespace)
         return live
@@ -122,4 +123,4 @@ class KnativeTraffic:
 
     def current(self) -> dict[str, int]:
         """``status.traffic`` percentages now."""
-        return _routed(self._live())
+        return _routed(self.live())
