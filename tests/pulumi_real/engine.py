@@ -109,6 +109,12 @@ class Engine:
                                  f"{done.stdout[-4000:]}\n{done.stderr[-4000:]}")
         return done
 
+    def exported(self, stack: auto.Stack) -> str:
+        """``pulumi stack export`` as a user runs it (no ``--show-secrets``; the Automation
+        API's ``export_stack`` decrypts)."""
+        return self.cli("stack", "export", "--stack", stack.name,
+                        cwd=Path(stack.workspace.work_dir)).stdout
+
     def stack(self, name: str, program: Callable[[], None], work_dir: Path,
               config: Mapping[str, auto.ConfigValue]) -> auto.Stack:
         """Create (or select) stack ``name`` of an inline program and set its config."""

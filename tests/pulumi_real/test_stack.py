@@ -8,7 +8,6 @@ leaving nothing behind.
 
 from __future__ import annotations
 
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -125,10 +124,11 @@ def test_image_change_is_an_update_rolled_out_and_awaited(
     assert status["latestReadyRevisionName"].endswith("-00002")
 
 
-def test_state_holds_no_clear_text_secret(kai_stack: tuple[auto.Stack, Path]) -> None:
+def test_state_holds_no_clear_text_secret(engine: Engine,
+                                          kai_stack: tuple[auto.Stack, Path]) -> None:
     stack, _ = kai_stack
     stack.up(on_output=None)
-    state = json.dumps(stack.export_stack().deployment)
+    state = engine.exported(stack)
     assert TOKEN not in state
     assert "ciphertext" in state  # the token Secret's data is encrypted, not dropped
 
@@ -168,7 +168,7 @@ def test_kubeconfig_given_as_a_string_is_secret_in_state(engine: Engine, prepare
     try:
         up = stack.up(on_output=None)
         assert up.summary.result == "succeeded", up.stdout[-3000:]
-        state = json.dumps(stack.export_stack().deployment)
+        state = engine.exported(stack)
         assert credential not in state
         assert kubeconfig not in state
     finally:
