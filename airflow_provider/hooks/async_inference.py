@@ -10,17 +10,22 @@ caller relists; resuming after a drop is the caller's job (see ``informer.py``).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Iterable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Iterable, Mapping
 from typing import Any, TypeVar
 
 import tenacity
 
-from airflow_provider.defaults import DEFAULT_REQUEST_TIMEOUT_S
-from airflow_provider.hooks.resources import Resource, resource_for
-from airflow_provider.hooks.retry import RetryPolicy, connection_error, status_error
+from airflow_provider.defaults import DEFAULT_FIELD_MANAGER, DEFAULT_REQUEST_TIMEOUT_S
+from airflow_provider.hooks.resources import Resource, describe, resource_for, resource_of
+from airflow_provider.hooks.retry import RetryPolicy
 from inference_core.errors import DeployError, KubeApiError
+from inference_core.rollout.kube import WatchEvent
+from inference_core.rollout.retry import connection_error, status_error
+
+APPLY_CONTENT_TYPE = "application/apply-patch+yaml"
 
 log = logging.getLogger(__name__)
 
@@ -219,9 +224,10 @@ class AsyncInferenceHook:
         rv = str((answer.get("metadata") or {}).get("resourceVersion") or "")
         return items, rv
 
-    async def watch(
+    async def watch_stream(
         self, res: Resource, namespace: str | None, resource_version: str, *,
-        timeout_seconds: int = 300,
+        timeout_seconds: int = 300, label_selector: str | None = None,
+        field_selector: str | None = None,
     ) -> AsyncGenerator[dict[str, Any], None]:
         """Yield watch events (``{"type", "object"}``, bookmarks included) from one request.
 
@@ -239,6 +245,10 @@ class AsyncInferenceHook:
         ]
         if resource_version:
             query.append(("resourceVersion", resource_version))
+        if label_selector:
+            query.append(("labelSelector", label_selector))
+        if field_selector:
+            query.append(("fieldSelector", field_selector))
         timeout = aiohttp.ClientTimeout(
             total=None, connect=self.request_timeout, sock_connect=self.request_timeout,
             sock_read=timeout_seconds + self.request_timeout,
@@ -274,3 +284,79 @@ class AsyncInferenceHook:
                     yield event
         except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as e:
             raise connection_error(verb="WATCH", path=path, exc=e) from None
+
+    # -- the core's AsyncKubeClient protocol (inference_core.rollout.kube) ------------------
+
+    async def list(
+        self, api_version: str, kind: str, namespace: str | None, *,
+        label_selector: str | None = None, field_selector: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """Objects of one kind (``apiVersion``/``kind`` set on each)."""
+        res = resource_for(api_version, kind)
+        query = [(k, v) for k, v in (("labelSelector", label_selector),
+                                     ("fieldSelector", field_selector)) if v]
+        answer = await self.request("GET", res.collection_path(namespace), query=query)
+        items = [dict(i) for i in answer.get("items") or []]
+        for item in items:
+            item.setdefault("apiVersion", api_version)
+            item.setdefault("kind", kind)
+        return items
+
+    async def apply(
+        self, manifest: Mapping[str, Any], *, field_manager: str = DEFAULT_FIELD_MANAGER,
+        force: bool = False, dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Server-side apply as ``field_manager``; a conflict is the core's
+        ``FieldConflict`` naming the other managers and fields."""
+        from inference_core.rollout.retry import conflict_error, decode_status, is_field_conflict
+
+        res = resource_of(manifest)
+        meta = manifest.get("metadata") or {}
+        query = [("fieldManager", field_manager)]
+        if force:
+            query.append(("force", "true"))
+        if dry_run:
+            query.append(("dryRun", "All"))
+        path = res.object_path(meta.get("namespace"), str(meta.get("name")))
+        try:
+            return await self.request("PATCH", path, query=query, body=dict(manifest),
+                                      content_type=APPLY_CONTENT_TYPE)
+        except KubeApiError as e:
+            status = getattr(e, "body", None) or decode_status(None)
+            if e.status == 409 and not force and is_field_conflict(status):
+                raise conflict_error(status, what=describe(manifest),
+                                     manager=field_manager) from None
+            raise
+
+    async def delete(
+        self, api_version: str, kind: str, name: str, namespace: str | None, *,
+        propagation: str = "Background", uid: str | None = None,
+        resource_version: str | None = None,
+    ) -> bool:
+        """Delete one object (optional preconditions); ``False`` when already gone."""
+        res = resource_for(api_version, kind)
+        body: dict[str, Any] = {"kind": "DeleteOptions", "apiVersion": "v1",
+                                "propagationPolicy": propagation}
+        pre = {k: v for k, v in (("uid", uid), ("resourceVersion", resource_version)) if v}
+        if pre:
+            body["preconditions"] = pre
+        try:
+            await self.request("DELETE", res.object_path(namespace, name), body=body)
+        except KubeApiError as e:
+            if e.status == 404:
+                return False
+            raise
+        return True
+
+    async def watch(
+        self, api_version: str, kind: str, namespace: str | None, *,
+        label_selector: str | None = None, field_selector: str | None = None,
+        resource_version: str | None = None, timeout_s: float = 30.0,
+    ) -> AsyncIterator[WatchEvent]:
+        """Watch events of one request (the protocol's form of :meth:`watch_stream`)."""
+        stream = self.watch_stream(resource_for(api_version, kind), namespace,
+                                   resource_version or "", timeout_seconds=max(1, int(timeout_s)),
+                                   label_selector=label_selector, field_selector=field_selector)
+        async with contextlib.aclosing(stream) as events:
+            async for event in events:
+                yield WatchEvent(str(event.get("type")), dict(event.get("object") or {}))

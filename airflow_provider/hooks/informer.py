@@ -207,7 +207,7 @@ class Informer:
                 try:
                     # aclosing: the stream (and its HTTP response) is released at once on
                     # any exit, not when the generator happens to be garbage-collected.
-                    async with contextlib.aclosing(self.hook.watch(
+                    async with contextlib.aclosing(self.hook.watch_stream(
                         self.resource, self.namespace, rv, timeout_seconds=self.watch_timeout_s
                     )) as events:
                         handled = 0

@@ -101,7 +101,7 @@ class ShiftTrafficOperator(InferenceBaseOperator):
         # turns Ready; what matters is that the route carries the wanted traffic.
         deadline = time.monotonic() + min(self.timeout, 60.0)
         live: Mapping[str, Any] | None = None
-        while time.monotonic() < deadline:
+        while time.monotonic() < deadline and not self._killed:
             live = self.hook.get(ref.api_version, ref.kind, ref.name, ref.namespace) or {}
             observed = int((live.get("status") or {}).get("observedGeneration") or 0)
             if observed >= int(extra["generation"] or 0) and \
