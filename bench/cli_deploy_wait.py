@@ -49,6 +49,8 @@ def _watch_ready(client: Any, name: str, seen: dict[str, float], done: threading
     for _ in range(60):
         for event in client.watch("serving.knative.dev/v1", "Service", "bench",
                                   field_selector=f"metadata.name={name}", timeout_s=5):
+            if event.type == "BOOKMARK":
+                continue
             seen.setdefault("added", time.perf_counter())
             obj = event.object
             gen = (obj.get("metadata") or {}).get("generation")
