@@ -171,6 +171,9 @@ def run_canary(traffic: TrafficControl, provider: MetricsProvider, config: Canar
 
     for percent in config.steps[:-1]:
         traffic.split(percent)
+        # a partitioned (LWS) candidate's version is known once its first group runs
+        cand, stable = traffic.candidate, traffic.stable
+        record.candidate = cand.revision
         try:
             starts = (provider.begin(cand), provider.begin(stable))
         except MetricsUnavailable as e:

@@ -113,7 +113,10 @@ class DirectScrapeProvider:
         return snap
 
     def begin(self, version: VersionRef) -> Any:
-        """The counters at the window's start."""
+        """The counters at the window's start (zero for a version with no target yet: a
+        server that starts later starts its counters at zero too)."""
+        if not self.targets(version):
+            return Snapshot()
         return self.snapshot(version)
 
     def measure(self, version: VersionRef, start: Any) -> WindowStats:
