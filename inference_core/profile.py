@@ -221,7 +221,13 @@ def load_profile(
     if data is not None and not isinstance(data, dict):
         raise SpecError([FieldIssue("(profile)", "must be a mapping", type(data).__name__,
                                     "name, scheduler, knative, istio, ...", source=source)])
-    return profile_from_dict(data or {}, source=source)
+    profile = profile_from_dict(data or {}, source=source)
+    if source == str(path):  # policy and asset paths of a profile file are relative to it
+        base = path.resolve().parent
+        profile = profile.model_copy(update={
+            name: [str(base / p) if not Path(p).is_absolute() else p
+                   for p in getattr(profile, name)] for name in ("policies", "assets")})
+    return profile
 
 
 def profile_from_dict(data: dict[str, Any], *, source: str | None = None) -> ClusterProfile:

@@ -143,3 +143,17 @@ def test_plain_specs_are_unchanged_without_policies() -> None:
     assert plain.exit_code == explained.exit_code == 0
     assert "# default" in explained.stdout and "image: \"ghcr.io/acme/iris-classifier:1.4.2\"" \
         "  # spec" in explained.stdout
+
+
+def test_a_loaded_profile_object_keeps_its_paths_relative_to_its_file(write: Write) -> None:
+    from inference_core.policy import effective_specs
+    from inference_core.profile import load_profile
+
+    kai = (REPO / "inference_core/profiles/kai.yaml").read_text()
+    profile = write("cluster/profile.yaml", kai + "policies: [policies]\n")
+    write("cluster/policies/p.yaml", policy("d", "defaults: {spec: {priority: high}}\n"))
+    prof = load_profile(str(profile))  # front doors often pass the loaded object
+    assert prof.policies == [str(profile.parent.resolve() / "policies")]
+    spec = {"kind": "CustomInference", "metadata": {"name": "a", "project": "p"},
+            "spec": {"image": "img:1"}}
+    assert effective_specs(spec, prof)[0].spec.priority == "high"
