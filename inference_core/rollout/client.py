@@ -246,7 +246,7 @@ class KubernetesClient:
             query.append(("resourceVersion", resource_version))
         resp = self._call("GET", path, query, None, "application/json", False,
                           (CONNECT_TIMEOUT_S, seconds + 5.0))
-        return self._events(resp, path, api_version, kind)
+        return WatchStream(resp, self._events(resp, path, api_version, kind))
 
     @staticmethod
     def _events(resp: Any, path: str, api_version: str, kind: str) -> Iterator[WatchEvent]:
@@ -273,6 +273,32 @@ class KubernetesClient:
             raise connection_error(verb="WATCH", path=path, exc=e) from None
         finally:
             resp.release_conn()
+
+
+class WatchStream:
+    """An iterator of watch events whose :meth:`close` may be called from another thread
+    (it shuts the connection down, so a reader blocked on it returns at once)."""
+
+    def __init__(self, resp: Any, events: Iterator[WatchEvent]) -> None:
+        self._resp = resp
+        self._events = events
+
+    def __iter__(self) -> WatchStream:
+        return self
+
+    def __next__(self) -> WatchEvent:
+        return next(self._events)
+
+    def close(self) -> None:
+        """Stop the stream (safe from any thread)."""
+        shutdown = getattr(self._resp, "shutdown", None)
+        try:
+            if shutdown is not None:
+                shutdown()
+            else:  # older urllib3: closing is the best we can do
+                self._resp.close()
+        except Exception:  # already closed
+            log.debug("closing a watch stream failed", exc_info=True)
 
 
 def _context_namespace(path: str | None, context: str | None) -> str | None:

@@ -283,15 +283,15 @@ def _pod_ready(pod: Mapping[str, Any]) -> bool:
 def plan_traffic(
     *, history: History, live: Mapping[str, Any] | None, rollout_id: str,
     split: int | None = None, promote: bool = False, tag: str = DEFAULT_TAG,
-    force: bool = False,
+    force: bool = False, candidate: str | None = None, stable: str | None = None,
 ) -> Plan:
     """Split traffic between the stable and the candidate revision (``split``: percent to
     the candidate) or ``promote`` the candidate to 100 %, by applying our recorded
     manifest of the Service with a new ``spec.traffic`` (server-side apply, our manager).
 
-    Stable: the pinned non-candidate revision of the live traffic, else the stable revision
-    recorded when the candidate was deployed. Candidate: the tag's revision, else the
-    latest created revision.
+    Stable (unless ``stable`` names it): the pinned non-candidate revision of the live
+    traffic, else the stable revision recorded when the candidate was deployed. Candidate
+    (unless ``candidate`` names it): the tag's revision, else the latest created revision.
     """
     if (split is None) == (not promote):
         raise SpecError([FieldIssue("traffic", "needs exactly one of split or promote",
@@ -307,14 +307,14 @@ def plan_traffic(
     if entry is None or not is_knative(entry.manifest):
         raise DeployError("has no recorded Knative rollout (traffic steps need a Service "
                           "deployed by inference-stacks)", ref=ref)
-    candidate = _candidate(live, tag)
+    candidate = candidate or _candidate(live, tag)
     if not candidate:
         raise SpecError([FieldIssue("traffic", "has no candidate revision", value=tag,
                                     allowed="deploy with --candidate-tag first")])
     if promote:
         traffic: list[dict[str, Any]] = [{"revisionName": candidate, "percent": 100}]
     else:
-        stable = _stable(live, candidate) or entry.stable_revision
+        stable = stable or _stable(live, candidate) or entry.stable_revision
         if not stable or stable == candidate:
             raise SpecError([FieldIssue("split", "has no stable revision distinct from the "
                                         "candidate", value=candidate,

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -41,7 +41,7 @@ from inference_core.rollout.constants import (
     LWS_NAME_LABEL,
     POD,
 )
-from inference_core.rollout.kube import AsyncKubeClient, JsonObj, KubeClient
+from inference_core.rollout.kube import AsyncKubeClient, JsonObj, KubeClient, WatchEvent
 from inference_core.rollout.plan import WaitTarget
 
 log = logging.getLogger(__name__)
@@ -263,15 +263,26 @@ class _Watch(threading.Thread):
         super().__init__(name=f"infstack-watch-{kind.lower()}", daemon=True)
         self.args = (client, api_version, kind, namespace, label_selector, field_selector)
         self.wake, self.stop, self.window_s = wake, stop, window_s
+        self.stream: Iterator[WatchEvent] | None = None
+
+    def close(self) -> None:
+        """Stop: set by the caller's ``stop`` event, and the open stream shut down."""
+        close = getattr(self.stream, "close", None)
+        if close is not None:
+            close()
 
     def run(self) -> None:
         client, api_version, kind, namespace, labels, fields = self.args
         rv: str | None = None
         while not self.stop.is_set():
             try:
-                for event in client.watch(api_version, kind, namespace, label_selector=labels,
-                                          field_selector=fields, resource_version=rv,
-                                          timeout_s=self.window_s):
+                self.stream = client.watch(api_version, kind, namespace,
+                                           label_selector=labels, field_selector=fields,
+                                           resource_version=rv, timeout_s=self.window_s)
+                if self.stop.is_set():
+                    self.close()
+                    return
+                for event in self.stream:
                     if self.stop.is_set():
                         return
                     if event.type == "ERROR":  # 410 Gone and friends: start afresh
@@ -330,6 +341,8 @@ def wait_ready(
             wake.wait(min(resync_s, max(0.05, progress.remaining(clock()))))
     finally:
         stop.set()
+        for w in watches:
+            w.close()
 
 
 def _utcnow() -> datetime:

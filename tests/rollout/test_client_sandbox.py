@@ -104,3 +104,27 @@ def test_preflight_reader_retries_with_library_retries_off(
     assert reader.list_pods(NS) == []
     assert _count(sandbox, "list", "/pods") - before == 2
     assert reader.get_queue("nope") is None
+
+
+def test_watch_stream_close_unblocks_a_reader_in_another_thread(
+        cluster: tuple[Any, KubernetesClient]) -> None:
+    import threading
+
+    _, client = cluster
+    stream = client.watch("v1", "ConfigMap", NS, timeout_s=600)  # would idle for 10 minutes
+    ended = threading.Event()
+    failures: list[BaseException] = []
+
+    def read() -> None:
+        try:
+            for _ in stream:
+                pass
+        except KubeApiError as e:  # the shut-down connection, as the client's error type
+            failures.append(e)
+        ended.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    stream.close()  # type: ignore[attr-defined]
+    assert ended.wait(60), "close() did not unblock the reader"
+    assert all(isinstance(f, KubeApiError) for f in failures)

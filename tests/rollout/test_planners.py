@@ -285,6 +285,16 @@ def test_traffic_is_server_side_apply_of_our_manifest(split: int | None, promote
     assert FIELD_MANAGER == "inference-stacks"
 
 
+def test_traffic_with_explicit_revisions() -> None:
+    good, history = deployed("img:1", History("app", NS), "r1", good_revision="app-00001")
+    live = live_knative(serving_write(good).manifest, generation=3, ready="app-00003")
+    plan = plan_traffic(history=history, live=live, rollout_id="t", split=10,
+                        candidate="app-00003", stable="app-00002")
+    assert serving_write(plan).manifest["spec"]["traffic"] == [
+        {"revisionName": "app-00002", "percent": 90},
+        {"revisionName": "app-00003", "percent": 10, "tag": "candidate"}]
+
+
 @pytest.mark.parametrize("kw", [{}, {"split": 5, "promote": True}, {"split": 101}])
 def test_traffic_usage_errors(kw: dict[str, Any]) -> None:
     good, history = deployed("img:1", History("app", NS), "r1", good_revision="app-00001")
