@@ -1,4 +1,5 @@
-"""``CanaryOperator``: the metric-gated progressive rollout of a tagged Knative candidate.
+"""``CanaryOperator``: the metric-gated progressive rollout of a candidate (a tagged Knative
+revision, or a LeaderWorkerSet staged with a partition).
 
 A thin adapter over ``inference_core.analysis``: walks the traffic steps through the rollout
 engine, judges each window on the metrics provider (Prometheus, or a direct scrape of the
@@ -19,7 +20,7 @@ from airflow.sdk import BaseOperator
 class CanaryOperator(BaseOperator):
     """Canary analysis with automatic rollback.
 
-    :param name: Knative Service name (templated).
+    :param name: Knative Service or LeaderWorkerSet name (templated).
     :param namespace: its namespace (templated).
     :param tag: the candidate's traffic tag (templated).
     :param steps: candidate percentages, ending at 100 (the promotion).
@@ -90,7 +91,7 @@ class CanaryOperator(BaseOperator):
         )
         from inference_core.analysis.errors import CanaryFailed
         from inference_core.analysis.gates import Thresholds
-        from inference_core.analysis.traffic import KnativeTraffic
+        from inference_core.analysis.traffic import traffic_for
         from inference_core.rollout.engine import Engine
 
         config = CanaryConfig(steps=parse_steps(self.steps), bake_s=self.bake_s,
@@ -98,8 +99,8 @@ class CanaryOperator(BaseOperator):
                               thresholds=Thresholds.from_dict(self.gates))
         provider = self._provider()
         engine = Engine(InferenceHook(self.kubernetes_conn_id).client)
-        traffic = KnativeTraffic(engine, self.name, self.namespace, tag=self.tag,
-                                 rollout_id=self.rollout_id, timeout_s=self.step_timeout_s)
+        traffic = traffic_for(engine, self.name, self.namespace, tag=self.tag,
+                              rollout_id=self.rollout_id, timeout_s=self.step_timeout_s)
         self.log.info("canary %s/%s: stable %s, candidate %s, metrics from %s",
                       self.namespace, self.name, traffic.stable.revision,
                       traffic.candidate.revision, provider.name)
@@ -119,9 +120,12 @@ class CanaryOperator(BaseOperator):
         if self.load_rps <= 0:
             return None
         from inference_core.analysis.load import LoadGenerator
+        from inference_core.rollout.engine import find_serving
         from inference_core.smoke.target import served_model, smoke_url
 
-        live = traffic.live()
+        _, live = find_serving(traffic.engine.client, self.name, self.namespace)
+        if live is None:
+            return None
         load = LoadGenerator(smoke_url(live, None), model=served_model(live) or self.name,
                              connect_to=self.connect_to or None, rate=self.load_rps,
                              max_requests=int(self.load_rps * 3600))

@@ -124,3 +124,22 @@ class KnativeTraffic:
     def current(self) -> dict[str, int]:
         """``status.traffic`` percentages now."""
         return _routed(self.live())
+
+
+def traffic_for(engine: Any, name: str, namespace: str, *, tag: str = "candidate",
+                rollout_id: str | None = None, timeout_s: float = 120.0) -> TrafficControl:
+    """The traffic control for the workload's kind: ``KnativeTraffic`` for a Knative
+    Service, ``LwsPartitionTraffic`` for a LeaderWorkerSet."""
+    from inference_core.rollout.engine import find_serving
+
+    key, live = find_serving(engine.client, name, namespace)
+    if key is None or live is None:
+        raise DeployError("does not exist (neither a Knative Service nor a LeaderWorkerSet)",
+                          ref=ObjectRef("Service", namespace, name))
+    if key.kind == "LeaderWorkerSet":
+        from inference_core.analysis.lws_traffic import LwsPartitionTraffic
+
+        return LwsPartitionTraffic(engine, name, namespace, rollout_id=rollout_id,
+                                   timeout_s=timeout_s)
+    return KnativeTraffic(engine, name, namespace, tag=tag, rollout_id=rollout_id,
+                          timeout_s=timeout_s)

@@ -32,8 +32,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def canary(
-        name: Annotated[str, typer.Argument(help="Workload name (a Knative Service with a "
-                                            "tagged candidate).")],
+        name: Annotated[str, typer.Argument(help="Workload name: a Knative Service with a "
+                                            "tagged candidate, or a LeaderWorkerSet whose "
+                                            "candidate is staged with a partition.")],
         kubeconfig: Kubeconfig = None, context: Context = None, namespace: Namespace = None,
         output: Output = "text", rollout_id: RolloutId = None,
         tag: Annotated[str, typer.Option(help="The candidate's traffic tag.")] = "candidate",
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
         timeout: Annotated[float, typer.Option(help="Seconds for each traffic "
                                                "change.")] = 120.0,
     ) -> None:
-        """Metric-gated progressive rollout of a tagged candidate."""
+        """Metric-gated progressive rollout of a candidate; rolls back on a breach."""
         ctx = _Ctx(kubeconfig, context, namespace, output)
 
         def go() -> Any:
@@ -72,7 +73,7 @@ def register(app: typer.Typer) -> None:
             )
             from inference_core.analysis.errors import CanaryFailed
             from inference_core.analysis.gates import Thresholds
-            from inference_core.analysis.traffic import KnativeTraffic
+            from inference_core.analysis.traffic import traffic_for
 
             provider = _provider(prometheus, selector, targets_file)
             config = CanaryConfig(
@@ -82,8 +83,8 @@ def register(app: typer.Typer) -> None:
                                       max_ttft_p95_ratio=max_ttft_ratio,
                                       max_e2e_p95_ratio=max_e2e_ratio,
                                       max_kv_cache_usage=max_kv_cache))
-            traffic = KnativeTraffic(ctx.engine, name, ctx.namespace, tag=tag,
-                                     rollout_id=rollout_id, timeout_s=timeout)
+            traffic = traffic_for(ctx.engine, name, ctx.namespace, tag=tag,
+                                  rollout_id=rollout_id, timeout_s=timeout)
             bake_fn = _bake(ctx, name, load_rps, connect_to)
             text = ctx.output == "text"
             if text:

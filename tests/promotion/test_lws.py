@@ -95,3 +95,18 @@ def test_partitioned_canary_rolls_back_a_slow_candidate(bed: Bed, fake_clock: An
     checks = {c["name"]: c for c in record["steps"][0]["checks"]}
     assert checks["ttft_p95_ratio"]["verdict"] == "fail"
     assert traffic.current() == {stable: 100}
+
+
+def test_canary_cli_walks_an_lws_partition_and_promotes(bed: Bed) -> None:
+    import json
+
+    from tests.promotion.test_cli import cli
+
+    traffic = staged(bed, {"MODEL_VERSION": "2"})
+    result = cli(bed, "canary", "big", "--targets-file", str(bed.sd_file), "--steps", "50",
+                 "--bake", "1", "--max-wait", "20", "--min-requests", "5", "--load-rps", "200",
+                 "--rollout-id", "lws-c1", "-o", "json")
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout)
+    assert record["outcome"] == "promoted" and record["stable"] == traffic.stable.revision
+    assert traffic.current() == {record["candidate"]: 100}
