@@ -12,6 +12,8 @@ over that window are compared by :func:`~inference_core.analysis.gates.evaluate`
   ``max_wait_s`` in total for the step; then the rollout fails *without a verdict*
   (``insufficient-data``) and rolls back: a candidate is never promoted unjudged.
 - the provider cannot answer: roll back and fail (``metrics-unavailable``).
+- a traffic step does not take effect (not routed in time, refused): roll back and fail
+  (``step-failed``).
 
 Time comes from an injectable :class:`Clock`; waiting happens only in ``bake`` (tests drive
 it with a fake clock and a synchronous load step, no sleeps).
@@ -29,7 +31,7 @@ from inference_core.analysis.errors import CanaryFailed, MetricsUnavailable
 from inference_core.analysis.gates import FAIL, INSUFFICIENT, PASS, Thresholds, evaluate
 from inference_core.analysis.providers import MetricsProvider
 from inference_core.analysis.traffic import TrafficControl
-from inference_core.errors import FieldIssue, SpecError
+from inference_core.errors import FieldIssue, InferenceStacksError, SpecError
 
 log = logging.getLogger(__name__)
 
@@ -170,7 +172,10 @@ def run_canary(traffic: TrafficControl, provider: MetricsProvider, config: Canar
                             reason=reason, record=record.to_dict())
 
     for percent in config.steps[:-1]:
-        traffic.split(percent)
+        try:
+            traffic.split(percent)
+        except InferenceStacksError as e:  # not routed in time, an API refusal...
+            raise fail("step-failed", f"the {percent}% step did not take effect: {e}") from e
         # a partitioned (LWS) candidate's version is known once its first group runs
         cand, stable = traffic.candidate, traffic.stable
         record.candidate = cand.revision

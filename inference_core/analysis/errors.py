@@ -14,7 +14,7 @@ class MetricsUnavailable(InferenceStacksError):
 class CanaryFailed(InferenceStacksError):
     """The candidate breached a gate, or no verdict was possible; ``record`` is the decision
     record (JSON-able) and ``reason`` one of ``breach``, ``insufficient-data``,
-    ``metrics-unavailable``."""
+    ``metrics-unavailable``, ``step-failed``."""
 
     def __init__(self, message: str, *, reason: str, record: dict[str, Any]) -> None:
         super().__init__(message)

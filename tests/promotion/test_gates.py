@@ -83,3 +83,42 @@ def test_settings_are_validated_with_the_field_named() -> None:
     assert parse_steps("10, 25,50") == (10, 25, 50, 100)
     with pytest.raises(SpecError, match="must be integers"):
         parse_steps("10,ten")
+
+
+class _Traffic:
+    """A traffic control whose first step fails (records what was asked)."""
+
+    def __init__(self) -> None:
+        from inference_core.analysis.providers import VersionRef
+
+        self.stable = VersionRef("ns", "svc", "s")
+        self.candidate = VersionRef("ns", "svc", "c")
+        self.calls: list[str] = []
+
+    def split(self, percent: int) -> None:
+        from inference_core.errors import ReadinessTimeout
+
+        self.calls.append(f"split {percent}")
+        raise ReadinessTimeout("route not ready in 1s")
+
+    def promote(self) -> None:
+        self.calls.append("promote")
+
+    def rollback(self) -> str:
+        self.calls.append("rollback")
+        return "back"
+
+    def current(self) -> dict[str, int]:
+        return {"s": 100}
+
+
+def test_a_step_that_does_not_take_effect_rolls_back(fake_clock: object) -> None:
+    from inference_core.analysis.canary import run_canary
+    from inference_core.analysis.errors import CanaryFailed
+    from inference_core.analysis.scrape import DirectScrapeProvider
+
+    traffic = _Traffic()
+    with pytest.raises(CanaryFailed) as err:
+        run_canary(traffic, DirectScrapeProvider({}), CanaryConfig(), clock=fake_clock)
+    assert err.value.reason == "step-failed" and traffic.calls == ["split 10", "rollback"]
+    assert "route not ready" in str(err.value)
