@@ -157,3 +157,10 @@ def test_a_loaded_profile_object_keeps_its_paths_relative_to_its_file(write: Wri
     spec = {"kind": "CustomInference", "metadata": {"name": "a", "project": "p"},
             "spec": {"image": "img:1"}}
     assert effective_specs(spec, prof)[0].spec.priority == "high"
+
+
+def test_the_example_profile_lists_the_example_policies_and_assets() -> None:
+    result = runner.invoke(_app(), ["validate", "-p", str(EX / "cluster-profile.yaml"),
+                                    str(EX / "chat.yaml")])
+    assert result.exit_code == 0, result.stderr
+    assert "ok  HuggingFaceInference team-a/llama-chat" in result.stdout
