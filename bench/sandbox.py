@@ -28,12 +28,14 @@ REPO = Path(__file__).resolve().parents[1]
 CM_PATH = "/api/v1/namespaces/default/configmaps"
 
 
-def start_server(kubeconfig: Path) -> tuple[subprocess.Popen[str], str, str]:
+def start_server(kubeconfig: Path, *, insecure_http: bool = False
+                 ) -> tuple[subprocess.Popen[str], str, str]:
     """Run ``python -m inference_sandbox up``; return (process, url, token).
     The CA the server's certificate chains to is in the kubeconfig (:func:`ssl_context`)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "inference_sandbox", "up", "--kubeconfig", str(kubeconfig),
-         "--speed", "1"], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+         "--speed", "1", *(["--insecure-http"] if insecure_http else [])],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert proc.stdout is not None
     for _ in range(20):
         line = proc.stdout.readline()
@@ -46,9 +48,12 @@ def start_server(kubeconfig: Path) -> tuple[subprocess.Popen[str], str, str]:
     return proc, config["clusters"][0]["cluster"]["server"], config["users"][0]["user"]["token"]
 
 
-def ssl_context(kubeconfig: Path) -> ssl.SSLContext:
-    """Trust the CA written into the kubeconfig (``certificate-authority-data``)."""
+def ssl_context(kubeconfig: Path) -> ssl.SSLContext | bool:
+    """Trust the CA written into the kubeconfig (``certificate-authority-data``); False (no
+    TLS) for a plain-HTTP server."""
     cluster = yaml.safe_load(kubeconfig.read_text())["clusters"][0]["cluster"]
+    if "certificate-authority-data" not in cluster:
+        return False
     ca = base64.b64decode(cluster["certificate-authority-data"]).decode()
     return ssl.create_default_context(cadata=ca)
 
@@ -85,7 +90,7 @@ def report(name: str, count: int, seconds: float, latencies: list[float], errors
 
 
 async def bench_requests(url: str, token: str, seconds: float, concurrency: int,
-                         tls: ssl.SSLContext) -> None:
+                         tls: ssl.SSLContext | bool) -> None:
     """GET one object, then server-side apply, at fixed concurrency."""
     headers = {"Authorization": f"Bearer {token}"}
     connector = aiohttp.TCPConnector(limit=concurrency, ssl=tls)
@@ -129,7 +134,7 @@ def bench_official_client(kubeconfig: Path, seconds: float) -> None:
 
 
 async def bench_fanout(url: str, token: str, watchers: int, updates: int,
-                       tls: ssl.SSLContext) -> None:
+                       tls: ssl.SSLContext | bool) -> None:
     """``watchers`` concurrent watch streams; ``updates`` writes; all events delivered."""
     headers = {"Authorization": f"Bearer {token}"}
     connector = aiohttp.TCPConnector(limit=0, ssl=tls)
@@ -187,10 +192,12 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--watchers", type=int, default=1000)
     parser.add_argument("--updates", type=int, default=100)
+    parser.add_argument("--insecure-http", action="store_true",
+                        help="serve plain HTTP (compare with the default HTTPS)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         kubeconfig = Path(tmp) / "kubeconfig"
-        proc, url, token = start_server(kubeconfig)
+        proc, url, token = start_server(kubeconfig, insecure_http=args.insecure_http)
         try:
             print(f"sandbox at {url} (separate process); Python {sys.version.split()[0]}")
             tls = ssl_context(kubeconfig)
