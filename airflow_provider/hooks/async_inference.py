@@ -31,9 +31,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-#: Answers larger than this are decoded in a worker thread (the loop keeps running).
-LARGE_ANSWER_BYTES = 256 * 1024
-
 
 async def finish_shielded(aw: Awaitable[T]) -> T:
     """Run ``aw`` to completion even when the calling task is cancelled meanwhile.
@@ -194,11 +191,8 @@ class AsyncInferenceHook:
             raise connection_error(verb=verb, path=path, exc=e) from None
         if not data:
             return {}
-        if len(data) > LARGE_ANSWER_BYTES:  # a big list: decode off the event loop
-            decoded: dict[str, Any] = await asyncio.to_thread(json.loads, data)
-            return decoded
-        small: dict[str, Any] = json.loads(data)
-        return small
+        decoded: dict[str, Any] = json.loads(data)
+        return decoded
 
     async def get(
         self, api_version: str, kind: str, name: str, namespace: str | None
@@ -213,16 +207,31 @@ class AsyncInferenceHook:
             raise
 
     async def list_objects(
-        self, res: Resource, namespace: str | None
+        self, res: Resource, namespace: str | None, *, page_size: int = 500,
     ) -> tuple[list[dict[str, Any]], str]:
-        """List a collection; returns the items and the list's resourceVersion."""
-        answer = await self.request("GET", res.collection_path(namespace))
-        items = list(answer.get("items") or [])
-        for item in items:  # list items lack apiVersion/kind; the evaluators need them
-            item.setdefault("apiVersion", res.api_version)
-            item.setdefault("kind", res.kind)
-        rv = str((answer.get("metadata") or {}).get("resourceVersion") or "")
-        return items, rv
+        """List a collection in pages of ``page_size`` (one consistent snapshot: the
+        server's continue token); returns the items and the list's resourceVersion.
+
+        Pages keep each answer small: decoding JSON holds the interpreter lock, so one
+        answer of thousands of objects would stall the event loop for its whole decode.
+        """
+        items: list[dict[str, Any]] = []
+        rv = ""
+        token = ""
+        while True:
+            query = [("limit", str(page_size))] + ([("continue", token)] if token else [])
+            answer = await self.request("GET", res.collection_path(namespace), query=query)
+            page = list(answer.get("items") or [])
+            for item in page:  # list items lack apiVersion/kind; the evaluators need them
+                item.setdefault("apiVersion", res.api_version)
+                item.setdefault("kind", res.kind)
+            items += page
+            meta = answer.get("metadata") or {}
+            rv = rv or str(meta.get("resourceVersion") or "")
+            token = str(meta.get("continue") or "")
+            if not token:
+                return items, str(meta.get("resourceVersion") or rv)
+            await asyncio.sleep(0)  # let the loop run between pages
 
     async def watch_stream(
         self, res: Resource, namespace: str | None, resource_version: str, *,

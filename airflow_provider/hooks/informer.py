@@ -37,6 +37,8 @@ log = logging.getLogger(__name__)
 
 #: Buffered watch events handled before the informer lets other tasks run.
 YIELD_EVERY = 64
+#: Subscribers woken per loop iteration after a (re)list.
+WAKE_BATCH = 64
 
 
 @dataclass(frozen=True)
@@ -192,8 +194,16 @@ class Informer:
             self._index(name, item)
         self.error = None
         self.synced.set()
-        self._notify(None)
+        await self._wake_all()
         return rv
+
+    async def _wake_all(self) -> None:
+        """Wake every subscriber, ``WAKE_BATCH`` per loop iteration (each woken wait
+        judges its object: thousands at once would hold the loop for one long pass)."""
+        for i, sub in enumerate(list(self.subscribers)):
+            sub.wake.set()
+            if i % WAKE_BATCH == WAKE_BATCH - 1:
+                await asyncio.sleep(0)
 
     async def _run(self) -> None:
         rv = ""

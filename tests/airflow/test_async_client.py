@@ -68,3 +68,19 @@ async def test_the_cores_async_snapshot_reads_through_the_hook(sb: Any) -> None:
     async with AsyncInferenceHook(config_file=str(sb.kubeconfig_path)) as hook:
         snap = await aread_snapshot(hook, target)
     assert snap.obj is None
+
+
+async def test_informer_lists_are_paged(sb: Any) -> None:
+    """A relist comes in pages (small answers: decoding holds the interpreter lock)."""
+    from airflow_provider.hooks.resources import RESOURCES
+
+    async with AsyncInferenceHook(config_file=str(sb.kubeconfig_path)) as hook:
+        for i in range(5):
+            await hook.apply(config_map(f"cm-{i}", str(i)))
+        sb.requests.clear()
+        items, rv = await hook.list_objects(RESOURCES[("v1", "ConfigMap")], NS, page_size=2)
+    assert sorted(i["metadata"]["name"] for i in items) == [f"cm-{i}" for i in range(5)]
+    assert rv
+    pages = [r for r in sb.requests if r.verb == "list"]
+    assert [r.query.get("limit") for r in pages] == ["2", "2", "2"]
+    assert "continue" not in pages[0].query and all("continue" in r.query for r in pages[1:])
