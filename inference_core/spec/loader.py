@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -117,11 +117,21 @@ def _positioned(issues: Iterable[FieldIssue], node: Node | None) -> list[FieldIs
 
 def load_located_text(text: str, *, source: str | None = None) -> list[tuple[int, AnySpec]]:
     """Parse a (multi-document) YAML string into (document index, spec) pairs."""
-    raw = [(d.index, d.data, d.node) for d in iter_documents(text, source=source)]
-    if not any(data is not None for _, data, _ in raw):
+    # One document at a time: each node tree is dropped once its document is validated
+    # (keeping every tree of a large file alive multiplies the garbage collector's work).
+    seen = 0
+
+    def documents() -> Iterator[tuple[int, Any, Node | None]]:
+        nonlocal seen
+        for doc in iter_documents(text, source=source):
+            seen += doc.data is not None
+            yield doc.index, doc.data, doc.node
+
+    specs = _parse_all(documents(), source)
+    if not seen:
         raise SpecError([FieldIssue("(file)", "holds no document", source=source,
                                     allowed="one or more inference specs")])
-    return _parse_all(raw, source)
+    return specs
 
 
 def load_specs_text(text: str, *, source: str | None = None) -> list[AnySpec]:

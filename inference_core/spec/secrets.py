@@ -26,8 +26,13 @@ TOKEN_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = (
 HIDDEN = "<hidden>"
 
 
+_ANY_SHAPE = re.compile("|".join(f"(?:{pattern.pattern})" for _, pattern in TOKEN_SHAPES))
+
+
 def credential_kind(text: str) -> str | None:
     """What kind of credential ``text`` contains (``"a Hugging Face token"``), or None."""
+    if len(text) < 15 or not _ANY_SHAPE.search(text):  # one pass for the common case
+        return None
     for kind, pattern in TOKEN_SHAPES:
         if pattern.search(text):
             return kind
