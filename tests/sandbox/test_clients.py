@@ -87,11 +87,19 @@ def test_cli_up_writes_a_working_kubeconfig(tmp_path):
          "--namespace", "team-a", "--feature", "kubernetes.podspec-schedulername=enabled"],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
     try:
-        lines = [proc.stdout.readline() for _ in range(4)]
-        assert lines[0].startswith("sandbox API server: https://127.0.0.1:"), lines
-        assert lines[1].startswith(f"kubeconfig: {kubeconfig} (context sandbox)"), lines
-        assert lines[2] == f"export KUBECONFIG={kubeconfig}\n", lines
-        assert lines[3].startswith("ready"), lines
+        lines: list[str] = []
+        for _ in range(50):  # log lines on stderr may come first; bounded
+            lines.append(proc.stdout.readline())
+            if lines[-1].startswith("ready") or not lines[-1]:
+                break
+        announced = [line for line in lines
+                     if line.startswith(("sandbox API server:", "kubeconfig:", "export ",
+                                         "ready"))]
+        assert len(announced) == 4, lines
+        assert announced[0].startswith("sandbox API server: https://127.0.0.1:"), lines
+        assert announced[1].startswith(f"kubeconfig: {kubeconfig} (context sandbox)"), lines
+        assert announced[2] == f"export KUBECONFIG={kubeconfig}\n", lines
+        assert announced[3].startswith("ready"), lines
         from kubernetes import client, config
 
         api = config.new_client_from_config(config_file=str(kubeconfig))

@@ -75,9 +75,9 @@ def test_the_kubelet_finishes_a_terminating_pod(sandbox):
     k = Clients(sandbox)
     k.core.create_namespaced_pod("default", _pod("p", node=None))
     wait_for(lambda: (sandbox.store.get(POD, "default", "p") or {}).get("spec", {}).get(
-        "nodeName"), timeout=30, what="the pod to be scheduled")
+        "nodeName"), timeout=60, what="the pod to be scheduled")
     k.core.delete_namespaced_pod("p", "default")
-    wait_for(lambda: sandbox.store.get(POD, "default", "p") is None, timeout=30,
+    wait_for(lambda: sandbox.store.get(POD, "default", "p") is None, timeout=60,
              what="the kubelet to remove the pod")
 
 
