@@ -91,7 +91,8 @@ class DeletionMixin:
                 return self._remove(rt, key, old, propagation)
             if md.get("deletionTimestamp") and finalizers == list(md.get("finalizers") or []) \
                     and not self._shortens(old, grace):
-                return clone(old)
+                unchanged: dict[str, Any] = clone(old)
+                return unchanged
             new = clone(old)
             new["metadata"]["deletionTimestamp"] = rfc3339(self.clock.wall() +
                                                            timedelta(seconds=grace))
@@ -173,7 +174,7 @@ class DeletionMixin:
 
     def _remove(self, rt: ResourceType, key: ObjKey, old: dict[str, Any],
                 propagation: str) -> dict[str, Any]:
-        gone_obj = clone(old)
+        gone_obj: dict[str, Any] = clone(old)
         gone_obj["metadata"]["resourceVersion"] = str(self._next_rv())
         del self._objects[rt][key]
         self._by_uid.pop(old["metadata"].get("uid", ""), None)
@@ -208,7 +209,8 @@ class DeletionMixin:
         goes when the last object has gone."""
         namespace = key[1]
         if namespace in self._terminating:
-            return clone(old)
+            current: dict[str, Any] = clone(old)
+            return current
         new = clone(old)
         new["metadata"]["deletionTimestamp"] = rfc3339(self.clock.wall())
         new["metadata"]["deletionGracePeriodSeconds"] = 0

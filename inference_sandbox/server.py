@@ -98,6 +98,7 @@ class ApiServer:
                 return self._discovery(path)
         except ApiError as e:
             return _json(e.status(), e.code, e.headers)
+        assert user is not None  # only public (non-resource) paths are served without one
         return await self._resource(request, rp, path, query, user)
 
     async def _openapi(self, request: web.Request, path: str) -> web.Response:
