@@ -162,6 +162,7 @@ class RevisionReconciler:
                                        "protocol": "TCP"}]
         for i, container in enumerate(containers):
             if i == 0 or container.get("ports"):
+                _rewrite_probe_ports(container, port)
                 env = container.setdefault("env", [])
                 env.extend([{"name": "PORT", "value": str(port)},
                             {"name": "K_REVISION", "value": md["name"]},
@@ -260,6 +261,17 @@ def _int(value: Any, default: int) -> int:
         return int(str(value))
     except (TypeError, ValueError):
         return default
+
+
+def _rewrite_probe_ports(container: dict[str, Any], port: int) -> None:
+    """Knative's webhook defaults a probe's port to 0 ("the serving port"); its revision
+    reconciler puts the real port in before the pod is made (a pod with port 0 is invalid)."""
+    for probe_name in ("readinessProbe", "livenessProbe", "startupProbe"):
+        probe = container.get(probe_name) or {}
+        for handler in ("httpGet", "tcpSocket", "grpc"):
+            action = probe.get(handler)
+            if isinstance(action, dict) and not action.get("port"):
+                action["port"] = port
 
 
 def _pod_ready(pod: Mapping[str, Any]) -> bool:

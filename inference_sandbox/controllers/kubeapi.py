@@ -16,6 +16,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 WATCH_SECONDS = 20
 """Server-side timeout of one watch request (the informer then resumes from its last
 resourceVersion); also bounds how long :meth:`KubeObjectAPI.stop` waits for a watch thread."""
+READ_RETRY_SECONDS = 60.0
+RETRIABLE = {429, 500, 503, 504}
 SERVER_FIELDS = ("resourceVersion", "uid", "creationTimestamp", "generation", "managedFields",
                  "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink")
 
@@ -115,7 +118,7 @@ class KubeObjectAPI:
         watches; listeners are then called on ``loop`` (thread-safe hand-off)."""
         self._loop = loop
         for rt in self.types:
-            listing = self._http.get(self._group_path(rt))
+            listing = self._read(self._http, self._group_path(rt))
             if listing.status_code != 200:
                 raise _error(listing)
             names = {r["name"] for r in listing.json().get("resources", [])}
@@ -151,8 +154,18 @@ class KubeObjectAPI:
         return f"{path}/{name}" if name else path
 
     # ------------------------------------------------------------------ informers
+    def _read(self, http: httpx.Client, path: str) -> httpx.Response:
+        """GET, retried while the server answers 429/5xx (a watch cache still initialising
+        answers "storage is (re)initializing"), for at most ``READ_RETRY_SECONDS``."""
+        deadline = time.monotonic() + READ_RETRY_SECONDS
+        while True:
+            response = http.get(path)
+            if response.status_code == 200 or response.status_code not in RETRIABLE or \
+                    time.monotonic() >= deadline or self._stopping.wait(0.2):
+                return response
+
     def _relist(self, rt: ResourceType, http: httpx.Client) -> str:
-        response = http.get(self._path(rt, None))
+        response = self._read(http, self._path(rt, None))
         if response.status_code != 200:
             raise _error(response)
         body = response.json()

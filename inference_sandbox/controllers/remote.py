@@ -17,6 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from inference_sandbox import seed
 from inference_sandbox.apierrors import ApiError
@@ -28,6 +29,7 @@ from inference_sandbox.controllers.kubeapi import KubeObjectAPI
 from inference_sandbox.resources import TABLE
 
 START_TIMEOUT = 120.0
+NOT_READY_TAINT = "node.kubernetes.io/not-ready"
 KNATIVE_CONFIGMAPS = ("config-defaults", "config-autoscaler", "config-deployment")
 
 
@@ -58,10 +60,22 @@ class RemoteControllers:
         for obj in seed.initial_objects(self.config):
             rt = TABLE.get(obj["apiVersion"], obj["kind"])
             try:
-                self.api.create(rt, obj)
+                created = self.api.create(rt, obj)
             except ApiError as err:
                 if err.code != 409:
                     raise
+                continue
+            if rt.kind == "Node" and not rt.group:
+                self._node_ready(created)
+
+    def _node_ready(self, node: dict[str, Any]) -> None:
+        """Drop the ``not-ready`` taint the API server puts on a new Node (the node lifecycle
+        controller does so once the kubelet reports Ready; ours are Ready from the start)."""
+        taints = (node.get("spec") or {}).get("taints") or []
+        kept = [t for t in taints if t.get("key") != NOT_READY_TAINT]
+        if kept != taints:
+            node["spec"]["taints"] = kept
+            self.api.replace(("v1", "Node"), node)
 
     def start(self) -> RemoteControllers:
         """Seed the cluster, fill the caches and start the controllers (background thread)."""

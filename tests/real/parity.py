@@ -24,9 +24,13 @@ class ApiServerUnderTest:
         return KubeHttp(self.kubeconfig)
 
     def namespace(self, http: KubeHttp, prefix: str = "parity") -> str:
-        """Create and return a new namespace."""
+        """Create and return a new namespace, with the ``default`` ServiceAccount a cluster's
+        controller manager adds (the real server's admission needs it for pods)."""
         name = f"{prefix}-{uuid.uuid4().hex[:8]}"
         response = http.create({"apiVersion": "v1", "kind": "Namespace",
                                  "metadata": {"name": name}})
         assert response.status_code == 201, response.text
+        account = http.apply({"apiVersion": "v1", "kind": "ServiceAccount",
+                              "metadata": {"name": "default", "namespace": name}})
+        assert account.status_code in (200, 201), account.text
         return name

@@ -13,7 +13,7 @@ import pytest
 
 from inference_core.profile import load_profile
 from inference_core.readiness import evaluate, pod_selector
-from inference_sandbox.config import KaiQueue, SandboxConfig
+from inference_sandbox.config import GpuNode, KaiQueue, SandboxConfig
 from inference_sandbox.controllers.remote import RemoteControllers
 from inference_sandbox.testing import wait_for
 from tests.helpers import REPO
@@ -30,8 +30,12 @@ WAIT = 120.0
 @pytest.fixture(scope="module")
 def controllers(real_cluster: RealCluster) -> Iterator[RemoteControllers]:
     """The simulated Knative/LWS/KAI/kubelet controllers running against the real server."""
-    config = SandboxConfig(speed=100.0, queues=[KaiQueue("team-a", gpu_quota=-1, gpu_limit=-1),
-                                                KaiQueue("team-c", gpu_quota=-1, gpu_limit=-1)])
+    # No garbage collector runs on the test server, so workloads of earlier tests keep their
+    # GPUs: give the module room for all of them.
+    config = SandboxConfig(speed=100.0,
+                           gpu_nodes=[GpuNode(f"gpu-node-{i}") for i in range(6)],
+                           queues=[KaiQueue("team-a", gpu_quota=-1, gpu_limit=-1),
+                                   KaiQueue("team-c", gpu_quota=-1, gpu_limit=-1)])
     with RemoteControllers(real_cluster.kubeconfig, config).running() as running:
         yield running
 
@@ -69,6 +73,49 @@ def judge(http: KubeHttp, obj: dict[str, Any]) -> Any:
                     expected_generation=live["metadata"].get("generation"))
 
 
+def referenced(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Secrets and ConfigMaps the workloads' pods read (env, envFrom, volumes) that the
+    manifests do not create: what a user creates before deploying."""
+    made = {(o["kind"], o["metadata"]["name"]) for o in objects}
+    wanted: dict[tuple[str, str, str], set[str]] = {}
+
+    def want(kind: str, ns: str, name: str, key: str | None = None) -> None:
+        keys = wanted.setdefault((kind, ns, name), set())
+        if key:
+            keys.add(key)
+
+    def walk(node: Any, ns: str) -> None:
+        if isinstance(node, dict):
+            for field, kind in (("secretKeyRef", "Secret"), ("configMapKeyRef", "ConfigMap")):
+                if isinstance(node.get(field), dict):
+                    want(kind, ns, node[field]["name"], node[field].get("key"))
+            for field, kind in (("secretRef", "Secret"), ("configMapRef", "ConfigMap")):
+                if isinstance(node.get(field), dict):
+                    want(kind, ns, node[field]["name"])
+            if isinstance(node.get("secret"), dict) and "secretName" in node["secret"]:
+                want("Secret", ns, node["secret"]["secretName"])
+            if isinstance(node.get("configMap"), dict) and "name" in node["configMap"]:
+                want("ConfigMap", ns, node["configMap"]["name"])
+            for value in node.values():
+                walk(value, ns)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value, ns)
+
+    for obj in objects:
+        walk(obj.get("spec"), obj["metadata"].get("namespace", "default"))
+    out = []
+    for (kind, ns, name), keys in sorted(wanted.items()):
+        if (kind, name) in made:
+            continue
+        data = {key: "placeholder" for key in sorted(keys)} or {"placeholder": "x"}
+        body: dict[str, Any] = {"apiVersion": "v1", "kind": kind,
+                                "metadata": {"name": name, "namespace": ns}}
+        body["stringData" if kind == "Secret" else "data"] = data
+        out.append(body)
+    return out
+
+
 def deploy(real_cluster: RealCluster, objects: list[dict[str, Any]],
            manager: str = "infstack") -> None:
     for ns in {o["metadata"]["namespace"] for o in objects}:
@@ -91,12 +138,12 @@ def test_rendered_workload_becomes_ready_on_the_real_server(
     profile = load_profile("default")
     objects = webhook_defaulted(validator_path, render_all(
         REPO / "examples" / f"{example}.yaml", profile), profile)
-    deploy(real_cluster, objects)
+    deploy(real_cluster, referenced(objects) + objects)
     target = serving(objects)
     with real_cluster.client() as http:
         verdict = wait_for(lambda: (r := judge(http, target)).terminal and r, timeout=WAIT,
                            interval=0.2, what=f"{example} terminal")
-        assert verdict.ready, verdict
+        assert verdict.ready, verdict.message
         assert verdict.observed_generation == 1
 
 
@@ -108,15 +155,13 @@ def test_missing_secret_fails_fast_with_the_kubelet_reason(
     objects = webhook_defaulted(validator_path, objects, profile)
     target = serving(objects)
     ns = target["metadata"]["namespace"]
+    secret_refs = [e["valueFrom"]["secretKeyRef"]["name"]
+                   for c in target["spec"]["template"]["spec"]["containers"]
+                   for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
+    assert secret_refs, "the example reads its token from a Secret"
+    others = [o for o in referenced(objects) if o["metadata"]["name"] != secret_refs[0]]
+    deploy(real_cluster, others + objects)
     with real_cluster.client() as http:
-        for obj in objects:
-            http.delete(obj)  # a clean slate when re-run against the same cluster
-    deploy(real_cluster, objects)
-    with real_cluster.client() as http:
-        secret_refs = [e["valueFrom"]["secretKeyRef"]["name"]
-                       for c in target["spec"]["template"]["spec"]["containers"]
-                       for e in c.get("env", []) if "secretKeyRef" in e.get("valueFrom", {})]
-        assert secret_refs, "the example reads its token from a Secret"
         assert http.get(f"/api/v1/namespaces/{ns}/secrets/{secret_refs[0]}").status_code == 404
         verdict = wait_for(lambda: (r := judge(http, target)).terminal and r, timeout=WAIT,
                            interval=0.2, what="failed verdict")
@@ -130,7 +175,8 @@ def test_second_field_manager_conflicts_and_managed_fields_are_real(
     real_cluster.ensure_namespace("ssa")
     svc = {"apiVersion": "serving.knative.dev/v1", "kind": "Service",
            "metadata": {"name": "owned", "namespace": "ssa"},
-           "spec": {"template": {"spec": {"containers": [{"image": "registry.local/a:1"}]}}}}
+           "spec": {"template": {"metadata": {"labels": {"team": "a"}},
+                                 "spec": {"containers": [{"image": "registry.local/a:1"}]}}}}
     with real_cluster.client() as http:
         assert http.apply(svc, manager="infstack").status_code in (200, 201)
         other = {**svc, "spec": {"template": {"spec": {"containers": [
@@ -146,8 +192,19 @@ def test_second_field_manager_conflicts_and_managed_fields_are_real(
         managed = {m["manager"]: m for m in forced.json()["metadata"]["managedFields"]}
         assert set(managed) == {"infstack", "airflow-rollout"}
         assert managed["airflow-rollout"]["operation"] == "Apply"
-        assert "f:spec" in managed["airflow-rollout"]["fieldsV1"]
-        assert "f:spec" not in managed["infstack"]["fieldsV1"]
+        ours = managed["infstack"]["fieldsV1"]["f:spec"]["f:template"]
+        theirs = managed["airflow-rollout"]["fieldsV1"]["f:spec"]["f:template"]
+        # The label stays ours; the containers list went to the manager that forced.
+        assert "f:metadata" in ours and "f:spec" not in ours
+        assert "f:containers" in theirs["f:spec"]
+        # The same value applied by both managers is owned by both.
+        shared = http.apply({**other, "spec": {"template": {
+            "metadata": {"labels": {"team": "a"}}, **other["spec"]["template"]}}},
+            manager="airflow-rollout")
+        assert shared.status_code == 200, shared.text
+        owners = [m["manager"] for m in shared.json()["metadata"]["managedFields"]
+                  if "f:labels" in m["fieldsV1"]["f:spec"]["f:template"].get("f:metadata", {})]
+        assert sorted(owners) == ["airflow-rollout", "infstack"]
 
 
 def test_watch_bookmark_marks_the_end_of_initial_events(real_cluster: RealCluster) -> None:

@@ -11,8 +11,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from inference_core.profile import KNATIVE_FEATURE_DEFAULTS, ClusterProfile
 
 KNATIVE_REVISION_TIMEOUT_DEFAULT = 300
@@ -29,6 +27,12 @@ def knative_config(profile: ClusterProfile) -> dict[str, dict[str, str]]:
     return {"features": features, "defaults": defaults}
 
 
+def as_json_documents(manifests: Sequence[dict[str, Any]]) -> str:
+    """A multi-document stream of JSON documents (JSON is YAML: no ``y``/``n``/``on``
+    ambiguity between PyYAML's YAML 1.1 output and Go's parser)."""
+    return "".join(f"---\n{json.dumps(m)}\n" for m in manifests)
+
+
 def run_validator(binary: Path, manifests: Sequence[dict[str, Any]], profile: ClusterProfile,
                   *, defaulted: bool = False) -> dict[str, Any]:
     """The validator's JSON report on ``manifests`` (raises on bad input, exit status 2);
@@ -38,7 +42,7 @@ def run_validator(binary: Path, manifests: Sequence[dict[str, Any]], profile: Cl
     try:
         flags = ["-defaulted"] if defaulted else []
         result = subprocess.run([str(binary), "-config", cfg.name, *flags, "-"],
-                                input=yaml.safe_dump_all(list(manifests), sort_keys=False),
+                                input=as_json_documents(manifests),
                                 text=True, capture_output=True, timeout=120, check=False)
     finally:
         Path(cfg.name).unlink(missing_ok=True)

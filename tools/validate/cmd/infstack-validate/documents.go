@@ -63,7 +63,17 @@ func decodeStrict(data []byte, out any) error {
 	return dec.Decode(out)
 }
 
+// checkDocument runs the webhook code for the document's kind. Webhooks expect what the API
+// server hands them: the object after its CRD's schema defaults. Where those are missing the
+// upstream code may dereference a nil field; that is reported as a finding, not a crash.
 func checkDocument(doc *rawDocument, knative *knativeChecker) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc.Errors = append(doc.Errors, finding{Message: fmt.Sprintf(
+				"the webhook code panicked (%v); a field the CRD schema defaults is probably missing "+
+					"(validate the object as the API server returns it, e.g. from a dry-run apply)", r)})
+		}
+	}()
 	switch {
 	case doc.APIVersion == "serving.knative.dev/v1" && doc.Kind == "Service":
 		doc.Checked, doc.Checker = true, "knative.dev/serving Service SetDefaults+Validate"
