@@ -124,7 +124,7 @@ class DeleteInferenceOperator(InferenceBaseOperator):
                                 ServingRef | None]:
         """((name, namespace, rendered manifests), autoDeletionAfter, serving ref)."""
         if self.spec is not None:
-            spec = lifecycle.load_spec(self.spec, name=self.spec_name)
+            spec = lifecycle.load_spec(self.spec, name=self.spec_name, profile=self.profile)
             ref = lifecycle.serving_ref_of(spec, self.profile)
             from inference_core.profile import load_profile
             from inference_core.render import render

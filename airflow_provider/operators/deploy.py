@@ -73,7 +73,7 @@ class DeployInferenceOperator(InferenceBaseOperator):
     def execute(self, context: Any) -> Any:
         """Validate (after templating), preflight, plan and apply (recorded in the
         workload's history under this task's rollout id), then wait."""
-        spec = lifecycle.load_spec(self.spec, name=self.spec_name)
+        spec = lifecycle.load_spec(self.spec, name=self.spec_name, profile=self.profile)
         if self.hf_token_conn_id:
             spec = lifecycle.with_token_from_connection(spec, self.hf_token_conn_id)
         lifecycle.mask_spec_secrets(spec)

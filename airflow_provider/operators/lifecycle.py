@@ -68,15 +68,16 @@ class ServingRef:
 
 # -- spec ------------------------------------------------------------------------------
 
-def load_spec(spec: Any, *, name: str | None = None) -> Any:
+def load_spec(spec: Any, *, name: str | None = None, profile: Any = None) -> Any:
     """Validate a spec given as a spec object, a dict, a YAML path or YAML text (the
-    core's ``resolve_spec_input``: one answer to "path or YAML?" for every front door).
+    core's ``resolve_spec_input``: one answer to "path or YAML?" for every front door),
+    with the policies and assets ``profile`` lists applied.
 
     A multi-document file needs ``name`` to pick one document.
     """
     from inference_core.rollout.inputs import resolve_spec_input
 
-    return resolve_spec_input(spec, name=name)
+    return resolve_spec_input(spec, name=name, profile=profile)
 
 
 def with_changes(spec: Any, changes: Mapping[str, Any]) -> Any:

@@ -71,7 +71,7 @@ class RollingUpdateInferenceOperator(InferenceBaseOperator):
     def execute(self, context: Any) -> Any:
         """Validate the changed spec, plan and apply the update (recorded in the history
         under this task's rollout id), wait for the new revision/generation."""
-        spec = lifecycle.load_spec(self.spec, name=self.spec_name)
+        spec = lifecycle.load_spec(self.spec, name=self.spec_name, profile=self.profile)
         if self.changes:
             if not isinstance(self.changes, Mapping):
                 raise lifecycle.usage_error("changes", type(self.changes).__name__,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,17 +24,20 @@ NAMESPACES = ("real-a", "real-b", "real-c", "real-d", "real-e", "real-f", "real-
 
 
 def _airflow_found() -> bool:
-    return shutil.which("airflow", path=str(Path(__import__("sys").executable).parent)) \
-        is not None
+    return shutil.which("airflow", path=str(Path(sys.executable).parent)) is not None
 
 
 @pytest.fixture(scope="session")
 def kube() -> Iterator[Any]:
-    """A sandbox API server at real speed (pods take seconds, as the race needs)."""
-    from inference_sandbox.config import SandboxConfig
+    """A sandbox API server at 5 simulated seconds per real second with fast image pulls
+    (1 s pull, 1 s back-off): a bad image is judged failed about a second after its pod
+    starts, so a task that defers right after its apply sees its trigger fire within
+    about two seconds (the scheduler race's zone); healthy pods take seconds, as real ones."""
+    from inference_sandbox.config import SandboxConfig, Timings
     from inference_sandbox.sandbox import Sandbox
 
-    sb = Sandbox(SandboxConfig(speed=1.0, namespaces=NAMESPACES)).start()
+    timings = Timings(image_pull=1.0, image_pull_backoff=1.0)
+    sb = Sandbox(SandboxConfig(speed=5.0, namespaces=NAMESPACES, timings=timings)).start()
     try:
         yield sb
     finally:

@@ -53,11 +53,12 @@ def real_update() -> None:
 @dag(dag_id="real_update_fast_defer", schedule=None, start_date=datetime(2025, 1, 1),
      catchup=False, params=PARAMS, max_active_runs=4)
 def real_update_fast_defer() -> None:
-    """The update defers after a 1 s window, so a failure a few seconds after the apply
-    fires within seconds of the deferral (the scheduler race's zone)."""
+    """The update reads once and defers (``check_window=0``), so a failure a second or two
+    after the apply fires within about two seconds of the deferral (the scheduler race's
+    zone)."""
     RollingUpdateInferenceOperator(task_id="update", spec=SPEC,
                                    changes={"image": "{{ params.new_image }}"},
-                                   rollback_on_failure=True, preflight=False, check_window=1.0,
+                                   rollback_on_failure=True, preflight=False, check_window=0,
                                    **RETRIES)
 
 
