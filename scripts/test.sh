@@ -6,7 +6,8 @@ scripts/bootstrap.sh
 export PATH="$PWD/.venv/bin:$PATH"
 for step in scripts/setup.d/*.sh; do
   [ "$(basename "$step")" = lib.sh ] && continue
-  echo "== set-up: $(basename "$step")"; bash "$step"
+  # one set-up at a time on a machine: two checkouts never build the same engine at once
+  echo "== set-up: $(basename "$step")"; flock /tmp/.infstack-setup.lock bash "$step"
 done
 echo "== ruff"; ruff check .
 echo "== mypy (strict on inference_core)"; mypy inference_core
