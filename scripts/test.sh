@@ -10,6 +10,6 @@ for step in scripts/setup.d/*.sh; do
   echo "== set-up: $(basename "$step")"; flock /tmp/.infstack-setup.lock bash "$step"
 done
 echo "== ruff"; ruff check .
-echo "== mypy (strict on inference_core)"; mypy inference_core
+echo "== mypy (strict on every shipped package)"; mypy inference_core airflow_provider pulumi_components
 echo "== layering"; lint-imports
 echo "== pytest"; pytest -q -p no:cacheprovider "$@"
