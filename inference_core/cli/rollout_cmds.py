@@ -269,8 +269,9 @@ def register(app: typer.Typer) -> None:
         kubeconfig: Kubeconfig = None, context: Context = None, namespace: Namespace = None,
         output: Output = "text",
     ) -> None:
-        """Show what a deploy would change: server-side dry-run apply against the live
-        objects (Secret values are never shown)."""
+        """Show what a deploy would change (server-side dry run against the live objects).
+
+        Secret values are never shown, only their digests."""
         ctx = _Ctx(kubeconfig, context, namespace, output)
 
         def go() -> None:
@@ -374,8 +375,9 @@ def register(app: typer.Typer) -> None:
         kubeconfig: Kubeconfig = None, context: Context = None, namespace: Namespace = None,
         output: Output = "text",
     ) -> None:
-        """Delete every object of a workload (token Secret and history included) and wait
-        until they are gone."""
+        """Delete every object of a workload and wait until they are gone.
+
+        The token Secret is deleted by name and the history ConfigMap last."""
         ctx = _Ctx(kubeconfig, context, namespace, output)
 
         def go() -> None:
