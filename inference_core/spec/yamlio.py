@@ -60,9 +60,10 @@ LIMITS = Limits()
 
 class _Refused(Exception):
     def __init__(self, node: Node | None, message: str, allowed: str,
-                 value: Any = None) -> None:
+                 value: Any = None, *, target: Any = None) -> None:
         super().__init__(message)
         self.node = node
+        self.target = target
         self.message = message
         self.allowed = allowed
         self.value = value
@@ -344,46 +345,75 @@ def positions(root: Node) -> dict[str, tuple[int, int]]:
 def check_value(data: Any, *, document: int | None = None, source: str | None = None) -> None:
     """The same limits for a Python value (a spec given as a dict by Airflow or Pulumi).
 
-    Raises ``SpecError`` naming the limit and the path of the offending value.
+    Raises ``SpecError`` naming the limit and the path of the offending value (the path is
+    only worked out for the value refused, so a valid spec costs one plain walk).
     """
     limits = LIMITS
     sizes: dict[int, int] = {}
     active: set[int] = set()
+    containers = (dict, list, tuple)
 
-    def refuse(path: str, message: str, allowed: str, value: Any = None) -> SpecError:
-        return SpecError([FieldIssue(path or "(document)", message, value, allowed,
-                                     document=document, source=source)])
-
-    def visit(value: Any, path: str, depth: int) -> int:
+    def visit(value: Any, depth: int) -> int:
         if isinstance(value, str):
             if len(value) > limits.max_scalar:
-                raise refuse(path, "is longer than the value size limit",
-                             f"at most {limits.max_scalar:,} characters",
-                             f"{len(value):,} characters")
+                raise _Refused(None, "is longer than the value size limit",
+                               f"at most {limits.max_scalar:,} characters",
+                               f"{len(value):,} characters", target=value)
             return 1
-        if not isinstance(value, dict | list | tuple):
+        if not isinstance(value, containers):
             return 1
         key = id(value)
-        if key in sizes:
-            return sizes[key]
+        known = sizes.get(key)
+        if known is not None:
+            return known
         if key in active:
-            raise refuse(path, "contains itself", "a value that does not contain itself")
+            raise _Refused(None, "contains itself", "a value that does not contain itself",
+                           target=value)
         if depth > limits.max_depth:
-            raise refuse(path, "nests too deeply", f"at most {limits.max_depth} levels")
+            raise _Refused(None, "nests too deeply", f"at most {limits.max_depth} levels",
+                           target=value)
         active.add(key)
         total = 1
         if isinstance(value, dict):
             for k, v in value.items():
-                total += visit(k, path, depth + 1)
-                total += visit(v, f"{path}.{k}" if path else str(k), depth + 1)
+                total += visit(k, depth + 1) + visit(v, depth + 1)
         else:
-            for i, v in enumerate(value):
-                total += visit(v, f"{path}[{i}]", depth + 1)
+            for v in value:
+                total += visit(v, depth + 1)
         active.discard(key)
         if total > limits.max_values:
-            raise refuse(path, "has too many values", f"at most {limits.max_values:,} values",
-                         f"{total:,} values")
+            raise _Refused(None, "has too many values", f"at most {limits.max_values:,} values",
+                           f"{total:,} values", target=value)
         sizes[key] = total
         return total
 
-    visit(data, "", 0)
+    try:
+        visit(data, 0)
+    except _Refused as refused:
+        path = _value_path(data, refused.target) or "(document)"
+        raise SpecError([FieldIssue(path, refused.message, refused.value, refused.allowed,
+                                    document=document, source=source)]) from None
+
+
+def _value_path(data: Any, target: Any) -> str | None:
+    """Path of the first occurrence of ``target`` (by identity) in ``data``."""
+    seen: set[int] = set()
+
+    def find(value: Any, path: str) -> str | None:
+        if value is target:
+            return path
+        if not isinstance(value, dict | list | tuple) or id(value) in seen:
+            return None
+        seen.add(id(value))
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for k, v in items:
+            sub = f"{path}[{k}]" if not isinstance(value, dict) else (
+                f"{path}.{k}" if path else str(k))
+            if k is target:
+                return sub
+            found = find(v, sub)
+            if found is not None:
+                return found
+        return None
+
+    return find(data, "")
