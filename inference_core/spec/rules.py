@@ -70,6 +70,16 @@ def check(doc: Doc) -> list[FieldIssue]:
         storages = [("spec.storage", spec.storage)]
     for base, storage in storages:
         issues += rules_k8s.volume_names(doc.metadata.name, base, storage)
+    sched = spec.scheduling
+    keys: list[tuple[str, str | None]] = [
+        (f"spec.scheduling.tolerations[{i}].key", t.key) for i, t in enumerate(sched.tolerations)]
+    topology = getattr(sched, "topology", None)
+    if topology is not None:
+        keys += [(f"spec.scheduling.topology.{field}", getattr(topology, attr))
+                 for field, attr in (("requiredLevel", "required_level"),
+                                     ("preferredLevel", "preferred_level"),
+                                     ("exclusiveKey", "exclusive_key"))]
+    issues += rules_k8s.label_keys(keys)
     issues += rules_k8s.literal_credentials(_texts(doc))
     return issues
 

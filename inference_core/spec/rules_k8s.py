@@ -95,6 +95,17 @@ def metadata(labels: Mapping[str, str], annotations: Mapping[str, str]) -> Itera
                      f"{RESERVED_ANNOTATION_BYTES:,} bytes are kept for the ones we add")
 
 
+def label_keys(keys: Iterable[tuple[str, str | None]]) -> Iterator[FieldIssue]:
+    """(path, key) pairs naming node labels (tolerations, topology levels)."""
+    for path, key in keys:
+        if key is None:
+            continue
+        problem = k8s_names.qualified_name(key)
+        if problem:
+            yield _issue(path, f"is not a valid label key: it {problem}", key,
+                         k8s_names.QUALIFIED_NAME_HELP)
+
+
 def derived_name(path: str, name: str, what: str, hint: str) -> Iterator[FieldIssue]:
     """A name we build from the workload name must still be a DNS label."""
     problem = k8s_names.dns_label(name)
