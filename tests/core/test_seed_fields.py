@@ -107,3 +107,20 @@ def test_tool_custom_url_routes_through_an_ingress() -> None:
     services = {o["metadata"]["name"]: o["spec"]["type"] for o in objects
                 if o["kind"] == "Service" and o["apiVersion"] == "v1"}
     assert services == {"svc-jupyter": "ClusterIP", "svc-tb": "LoadBalancer"}
+
+
+def test_cli_render_never_prints_credential_values(tmp_path: Any) -> None:
+    from typer.testing import CliRunner
+
+    from inference_core.cli.main import app
+
+    spec = deep_merge(HF, {"spec": {
+        "model": {"credential": {"name": "team-hf", "value": HF_VALUE}},
+        "imagePullCredential": {"kind": "ngc-api-key", "apiKey": NGC_VALUE}}})
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    result = CliRunner().invoke(app, ["render", "-p", "kai", str(path)])
+    assert result.exit_code == 0, result.output
+    assert HF_VALUE not in result.output and NGC_VALUE not in result.output
+    kinds = [(d["kind"], d["metadata"]["name"]) for d in yaml.safe_load_all(result.output)]
+    assert ("Secret", "team-hf") in kinds and ("Secret", "llm-pull") in kinds
