@@ -131,3 +131,16 @@ def test_unknown_profile_is_a_usage_error_with_suggestion() -> None:
     assert result.returncode == 2
     text = " ".join(result.stderr.replace("│", " ").split())
     assert "unknown profile 'kia'; did you mean 'kai'?" in text
+
+
+def test_error_formatting_never_builds_a_huge_repr() -> None:
+    from inference_core.errors import FieldIssue
+
+    class Loud:
+        def __repr__(self) -> str:  # would be called by a full repr of the list below
+            raise AssertionError("full repr built")
+
+    huge = [["x" * 1000] * 1000] * 1000 + [Loud()]
+    text = FieldIssue("spec.args", "is wrong", huge).render()
+    assert len(text) < 200
+    assert "got" in FieldIssue("spec.port", "is wrong", 10 ** 5000).render()
