@@ -68,3 +68,15 @@ def test_cli_startup_imports_no_pulumi_or_airflow() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO)
     assert out.stdout.strip() == "[]"
+
+
+def test_help_stays_lean() -> None:
+    """``infstack --help`` loads neither Rich's help renderer nor the spec machinery."""
+    code = ("import sys\n"
+            "from inference_core.cli.main import app\n"
+            "try:\n    app(['--help'])\nexcept SystemExit:\n    pass\n"
+            "heavy = ('rich', 'pydantic', 'yaml', 'kubernetes', 'pulumi', 'airflow')\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=REPO)
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]
