@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from inference_core.cli.policy_options import AssetsOpt, PolicyOpt
+
 if TYPE_CHECKING:
     from inference_core.rollout.engine import Engine
     from inference_core.rollout.wait import Outcome, WaitProgress
@@ -138,12 +140,17 @@ def _error(ctx: _Ctx | None, err: Exception, code: int) -> None:
     raise typer.Exit(code)
 
 
-def _specs(file: Path, name: str | None) -> list[Any]:
+def _specs(file: Path, name: str | None, profile: Any = None,
+           policy: list[Path] | None = None, assets: list[Path] | None = None) -> list[Any]:
+    """The spec documents of ``file``, with the policies and assets of ``--policy``,
+    ``--assets`` and the profile applied (``inference_core.policy``)."""
     from inference_core.rollout.inputs import resolve_spec_input, resolve_spec_inputs
 
+    extra: dict[str, Any] = {"profile": profile, "policies": policy or (),
+                             "assets": assets or ()}
     if name is not None:
-        return [resolve_spec_input(file, name=name, field="file")]
-    return resolve_spec_inputs(file, field="file")
+        return [resolve_spec_input(file, name=name, field="file", **extra)]
+    return resolve_spec_inputs(file, field="file", **extra)
 
 
 def _check_namespace(ctx: _Ctx, manifest: dict[str, Any]) -> None:
@@ -177,6 +184,8 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option(
             "--name", help="Document of a multi-document file (default: all).")] = None,
         profile: Profile = None,
+        policy: PolicyOpt = None,
+        assets: AssetsOpt = None,
         wait: Annotated[bool, typer.Option("--wait", help="Wait until ready.")] = False,
         candidate_tag: Annotated[str | None, typer.Option(
             "--candidate-tag", help="Knative: keep traffic on the serving revision; reach "
@@ -198,7 +207,7 @@ def register(app: typer.Typer) -> None:
             from inference_core.render import render, serving_object
 
             prof = load_profile(profile)
-            specs = _specs(file, name)
+            specs = _specs(file, name, profile, policy, assets)
             for spec in specs:
                 _check_namespace(ctx, serving_object(render(spec, prof)))
             results = []
@@ -266,6 +275,8 @@ def register(app: typer.Typer) -> None:
                                              dir_okay=False, readable=True)],
         name: Annotated[str | None, typer.Option("--name", help="Document to diff.")] = None,
         profile: Profile = None,
+        policy: PolicyOpt = None,
+        assets: AssetsOpt = None,
         kubeconfig: Kubeconfig = None, context: Context = None, namespace: Namespace = None,
         output: Output = "text",
     ) -> None:
@@ -281,7 +292,7 @@ def register(app: typer.Typer) -> None:
 
             prof = load_profile(profile)
             changes = []
-            for spec in _specs(file, name):
+            for spec in _specs(file, name, profile, policy, assets):
                 manifests = render(spec, prof, include_secret_values=True)
                 changes += diff_objects(ctx.engine.client, manifests)
             text = "\n".join(c["diff"] or f"= {c['object']} (no change)" for c in changes)
@@ -388,7 +399,7 @@ def register(app: typer.Typer) -> None:
                 from inference_core.profile import load_profile
 
                 prof = load_profile(profile)
-                for spec in _specs(Path(target), None):
+                for spec in _specs(Path(target), None, profile):
                     manifests = render(spec, prof)
                     serving = serving_object(manifests)
                     _check_namespace(ctx, serving)
