@@ -161,6 +161,8 @@ class RevisionReconciler:
                 container["ports"] = [{"name": "user-port", "containerPort": port,
                                        "protocol": "TCP"}]
         for i, container in enumerate(containers):
+            # Knative's webhook names unnamed containers; a server without it leaves them so.
+            container.setdefault("name", "user-container" if i == 0 else f"user-container-{i}")
             if i == 0 or container.get("ports"):
                 _rewrite_probe_ports(container, port)
                 env = container.setdefault("env", [])

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from inference_sandbox.config import GpuNode, KaiQueue, SandboxConfig
+from inference_sandbox.controllers.remote import RemoteControllers
 from tests.helpers import require_real, require_shared
 from tests.real.cluster import RealCluster, cleanup, install_crds, start_cluster
 from tests.real.tools import find_tool, tool_path
@@ -37,3 +39,16 @@ def validator_path() -> Path:
     require_real(f"infstack-validate ({tool_path('infstack-validate')})", found)
     assert found is not None
     return found
+
+
+@pytest.fixture(scope="module")
+def controllers(real_cluster: RealCluster) -> Iterator[RemoteControllers]:
+    """The simulated Knative/LWS/KAI/kubelet controllers running against the real server."""
+    # No garbage collector runs on the test server, so workloads of earlier tests keep their
+    # GPUs: give the module room for all of them.
+    config = SandboxConfig(speed=100.0,
+                           gpu_nodes=[GpuNode(f"gpu-node-{i}") for i in range(6)],
+                           queues=[KaiQueue("team-a", gpu_quota=-1, gpu_limit=-1),
+                                   KaiQueue("team-c", gpu_quota=-1, gpu_limit=-1)])
+    with RemoteControllers(real_cluster.kubeconfig, config).running() as running:
+        yield running

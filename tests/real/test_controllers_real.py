@@ -6,14 +6,12 @@ between field managers with real ``managedFields``, and a least-privilege Role."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from inference_core.profile import load_profile
 from inference_core.readiness import evaluate, pod_selector
-from inference_sandbox.config import GpuNode, KaiQueue, SandboxConfig
 from inference_sandbox.controllers.remote import RemoteControllers
 from inference_sandbox.testing import wait_for
 from tests.helpers import REPO
@@ -25,19 +23,6 @@ from tests.real.validate import run_validator
 pytestmark = pytest.mark.real
 WAIT = 120.0
 """Generous bound on a controller-driven wait (two loaded cores)."""
-
-
-@pytest.fixture(scope="module")
-def controllers(real_cluster: RealCluster) -> Iterator[RemoteControllers]:
-    """The simulated Knative/LWS/KAI/kubelet controllers running against the real server."""
-    # No garbage collector runs on the test server, so workloads of earlier tests keep their
-    # GPUs: give the module room for all of them.
-    config = SandboxConfig(speed=100.0,
-                           gpu_nodes=[GpuNode(f"gpu-node-{i}") for i in range(6)],
-                           queues=[KaiQueue("team-a", gpu_quota=-1, gpu_limit=-1),
-                                   KaiQueue("team-c", gpu_quota=-1, gpu_limit=-1)])
-    with RemoteControllers(real_cluster.kubeconfig, config).running() as running:
-        yield running
 
 
 def webhook_defaulted(validator: Any, objects: list[dict[str, Any]], profile: Any
