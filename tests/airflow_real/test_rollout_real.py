@@ -149,7 +149,8 @@ def test_triggerers_killed_mid_wait_the_task_resumes_once(
 
     ns, name = "real-d", "slow"
     rid = airflow_cluster.trigger("real_deploy", run_id("deploy"), {
-        "name": name, "namespace": ns, "image": "registry.example.com/acme/app:ready-after-300s"})
+        "name": name, "namespace": ns, "timeout": "20m",  # Knative's deadline: simulated time
+        "image": "registry.example.com/acme/app:ready-after-300s"})
     seen: list[str] = []
 
     def deferred() -> bool:
