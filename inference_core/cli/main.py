@@ -125,7 +125,7 @@ def render_cmd(
     import yaml
 
     from inference_core.profile import load_profile
-    from inference_core.spec.yamlio import SafeDumper
+    from inference_core.spec.yamlio import ManifestDumper
 
     try:
         prof = load_profile(profile)
@@ -134,13 +134,13 @@ def render_cmd(
     except InferenceStacksError as err:
         _fail(err)
     if output is None:
-        sys.stdout.write(yaml.dump_all(objects, Dumper=SafeDumper, sort_keys=False))
+        sys.stdout.write(yaml.dump_all(objects, Dumper=ManifestDumper, sort_keys=False))
         return
     output.mkdir(parents=True, exist_ok=True)
     for obj in objects:
         meta = obj["metadata"]
         name = f"{meta.get('namespace', '_')}_{obj['kind'].lower()}_{meta['name']}.yaml"
-        (output / name).write_text(yaml.dump(obj, Dumper=SafeDumper, sort_keys=False),
+        (output / name).write_text(yaml.dump(obj, Dumper=ManifestDumper, sort_keys=False),
                                    encoding="utf-8")
         typer.echo(str(output / name))
 

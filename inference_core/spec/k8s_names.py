@@ -119,3 +119,29 @@ def extended_resource_name(name: str) -> str | None:
         return "is in the kubernetes.io domain, reserved for native resources"
     problem = qualified_name(name) or qualified_name(f"requests.{name}")
     return problem
+
+
+_IMAGE_REPOSITORY = re.compile(r"^[a-z0-9_./-]{2,255}$")
+_IMAGE_TAG = re.compile(r"^[A-Za-z0-9_.-]{1,128}$")
+IMAGE_HELP = ("[registry/]repository[:tag][@digest]: a repository of 2-255 lowercase letters, "
+              "digits, '_', '-', '.' and '/', e.g. ghcr.io/acme/server:1.2 or vllm/vllm-openai")
+
+
+def image_reference(image: str) -> str | None:
+    """An image reference as Knative's webhook parses it (go-containerregistry, weak
+    validation): a registry is the first component when it holds '.' or ':'; the repository
+    after it has 2-255 lowercase characters; the tag at most 128."""
+    name, _, digest = image.partition("@")
+    if "@" in digest or (digest and ":" not in digest):
+        return "has a malformed digest (expected @algorithm:hex)"
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        name, tag = name[:colon], name[colon + 1:]
+        if not _IMAGE_TAG.match(tag):
+            return f"has an invalid tag {tag!r} (at most 128 letters, digits, '_', '-', '.')"
+    first, sep, rest = name.partition("/")
+    repository = rest if sep and ("." in first or ":" in first) else name
+    if not _IMAGE_REPOSITORY.match(repository):
+        return f"has an invalid repository {repository!r}"
+    return None

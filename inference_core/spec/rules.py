@@ -258,6 +258,7 @@ def _tools(doc: CustomInference) -> Iterator[FieldIssue]:
 
 
 def _container(base: str, c: Container | Role, *, knative: bool) -> Iterator[FieldIssue]:
+    yield from rules_k8s.image(f"{base}.image", c.image)
     yield from rules_k8s.env_names(f"{base}.env", c.env)
     yield from _env(f"{base}.env", c.env, knative=knative)
     yield from _security(f"{base}.security", c.security)
@@ -420,4 +421,5 @@ def _vllm(v: VllmSettings, compute: Compute, gpus: int, *, pods: int) -> Iterato
         if total % given:
             yield _issue(f"spec.vllm.{field}", "does not divide the GPUs of one replica", given,
                          f"a divisor of {total} ({gpus} GPU(s) x {pods} pod(s))")
+    yield from rules_k8s.image("spec.vllm.image", v.image)
     yield from rules_k8s.vllm_extra_args(v.extra_args)

@@ -161,6 +161,16 @@ def extended_resources(base: str, compute: Compute) -> Iterator[FieldIssue]:
                          "at most 1,000,000")
 
 
+def image(path: str, value: str | None) -> Iterator[FieldIssue]:
+    """An image reference Knative's webhook and the kubelet can parse."""
+    if value is None:
+        return
+    problem = k8s_names.image_reference(value)
+    if problem:
+        yield _issue(path, f"is not a valid image reference: it {problem}", value,
+                     k8s_names.IMAGE_HELP)
+
+
 def env_names(base: str, env: Sequence[EnvVar]) -> Iterator[FieldIssue]:
     """Names the API server accepts (checked here for a precise message)."""
     for i, var in enumerate(env):

@@ -18,6 +18,7 @@ computed only when a document has problems to report.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -35,8 +36,19 @@ except ImportError:  # pragma: no cover - PyYAML built without libyaml
     from yaml import SafeDumper, SafeLoader  # type: ignore[assignment]
     LIBYAML = False
 
-__all__ = ["LIBYAML", "LIMITS", "Limits", "SafeDumper", "SafeLoader", "check_value",
-           "iter_documents", "positions"]
+__all__ = ["LIBYAML", "LIMITS", "Limits", "ManifestDumper", "SafeDumper", "SafeLoader",
+           "check_value", "iter_documents", "positions"]
+
+
+class ManifestDumper(SafeDumper):
+    """The dumper for rendered manifests: quotes every string a YAML 1.1 parser would read as
+    something else. PyYAML already quotes ``yes``/``no``/``on``/``off``; Kubernetes' parser
+    (sigs.k8s.io/yaml) also reads ``y`` and ``n`` as booleans, so a project named ``y`` would
+    otherwise reach kubectl as ``namespace: true``."""
+
+
+ManifestDumper.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:y|Y|n|N)$"), list("yYnN"))
 
 
 @dataclass(frozen=True)

@@ -80,3 +80,14 @@ def test_help_stays_lean() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, cwd=REPO)
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-500:]
+
+
+def test_render_quotes_strings_kubernetes_reads_as_booleans(tmp_path: Path) -> None:
+    """A project named ``y`` must reach kubectl as the string "y", not YAML 1.1's true."""
+    spec = (REPO / "examples" / "custom-http.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "y.yaml"
+    path.write_text(spec.replace("project: team-a", "project: y"), encoding="utf-8")
+    result = runner.invoke(app, ["render", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "namespace: 'y'" in result.output
+    assert "namespace: y\n" not in result.output

@@ -45,7 +45,7 @@ def custom_specs(draw: st.DrawFn) -> dict[str, Any]:
         "metadata": {"name": draw(names), "project": draw(names),
                      "labels": draw(st.dictionaries(names, names, max_size=3))},
         "spec": {
-            "image": f"registry.local/{draw(names)}:{draw(st.integers(0, 99))}",
+            "image": f"registry.local/img-{draw(names)}:{draw(st.integers(0, 99))}",
             "endpoint": {"protocol": draw(st.sampled_from(["http", "grpc"])),
                          "port": draw(st.integers(1024, 8000)),
                          "exposure": draw(st.sampled_from(["external", "cluster-local"]))},

@@ -293,6 +293,6 @@ spec: {type: ngc-api-key, secret: {name: ngc-pull}}
     assert (cred.kind, cred.source, cred.name) == ("ngc-api-key", "shared", "ngc-pull")
     pod = render(result.spec, load_profile("kai"))[0]["spec"]["template"]["spec"]
     assert pod["imagePullSecrets"] == [{"name": "ngc-pull"}]
-    mixed = effective(_custom(image="i", imagePullCredential={"asset": "ngc",
+    mixed = effective(_custom(image="img", imagePullCredential={"asset": "ngc",
                                                               "registry": "nvcr.io"}), assets)
     assert [i.path for i in mixed.issues] == ["spec.imagePullCredential.registry"]

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 
 from inference_core.profile import load_profile
 from inference_core.render import render
@@ -106,9 +106,6 @@ PROFILES = [load_profile(name) for name in ("default", "kai", "runai")]
 @given(doc=custom_specs())
 def test_generated_specs_pass_upstream_code_and_the_real_server(
         doc: dict[str, Any], real_cluster: RealCluster, validator_path: Any) -> None:
-    # Known gap, reported: the spec accepts any image without spaces, but Knative parses it
-    # with go-containerregistry, which rejects a one-character repository ("registry.local/a").
-    assume(len(doc["spec"]["image"].split("/", 1)[1].split(":")[0]) >= 2)
     spec = parse_spec(doc)
     objects = render(spec, KAI)
     report = run_validator(validator_path, objects, KAI)
