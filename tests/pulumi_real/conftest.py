@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from inference_sandbox.config import KaiQueue, SandboxConfig
+from inference_sandbox.config import GpuNode, KaiQueue, SandboxConfig
 from tests.helpers import require_real
 from tests.kubehttp import KubeHttp
 from tests.pulumi_real.engine import Engine, find_tool, tool_path
@@ -58,8 +58,10 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Engine:
 
 
 def _sandbox_config() -> SandboxConfig:
+    # Eight 8-GPU nodes: the distributed examples need 16 GPUs each.
     return SandboxConfig(speed=100.0, queues=[KaiQueue(t, gpu_quota=-1, gpu_limit=-1)
-                                              for t in TEAMS], namespaces=list(TEAMS))
+                                              for t in TEAMS], namespaces=list(TEAMS),
+                         gpu_nodes=[GpuNode(f"gpu-node-{i}") for i in range(8)])
 
 
 @pytest.fixture(scope="session")

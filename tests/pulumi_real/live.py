@@ -13,8 +13,8 @@ from inference_core.spec.quantities import parse_quantity
 from tests.kubehttp import KubeHttp, object_path
 
 COMPONENT_ANNOTATIONS = {"pulumi.com/skipAwait": "true"}
-"""What the component adds to the rendered serving object: the provider must not wait,
-the component waits with the core's readiness (docs/pulumi.md)."""
+"""What the component adds to the rendered serving object and Services: the provider must not
+wait, the component waits with the core's readiness (docs/pulumi.md)."""
 
 TEAMS = ("team-a", "team-b", "team-c")
 """Namespaces of the example specs (the default and kai profiles: ``{project}``)."""
@@ -75,7 +75,7 @@ def rendered(specs: Iterable[AnySpec], profile: ClusterProfile) -> list[dict[str
     out = []
     for spec in specs:
         for obj in render(spec, profile, include_secret_values=False):
-            if obj["kind"] in ("Service", "LeaderWorkerSet") and obj["apiVersion"] != "v1":
+            if obj["kind"] in ("Service", "LeaderWorkerSet"):
                 obj["metadata"].setdefault("annotations", {}).update(COMPONENT_ANNOTATIONS)
             out.append(obj)
     return out

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pulumi import automation as auto
 
 from inference_core.profile import load_profile
 from inference_core.render import render
@@ -19,7 +20,7 @@ from tests.pulumi_real.conftest import Cluster
 from tests.pulumi_real.engine import Engine
 from tests.pulumi_real.live import prerequisites
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.timeout(1800)]
 
 CUSTOM = REPO / "examples" / "custom-http.yaml"
 PIPELINE_IMAGE = "ghcr.io/acme/iris-classifier:1.5.0"
@@ -91,8 +92,16 @@ def test_a_workload_a_pipeline_created_first_is_adopted(engine: Engine, prepared
     config = {"kubernetes:kubeconfig": _plain(str(prepared.kubeconfig))}
     stack = engine.stack("adopt", program, tmp_path / "work", config)
     try:
+        # Without a takeover, the provider refuses: the pipeline's manager owns the fields.
+        with pytest.raises(auto.CommandError, match="Server-Side Apply field conflict"):
+            stack.up(on_output=None)
+        # The documented adoption: one `up` that forces server-side apply ownership.
+        stack.workspace.env_vars["PULUMI_K8S_ENABLE_PATCH_FORCE"] = "true"
         up = stack.up(on_output=None)
         assert up.summary.result == "succeeded", up.stdout[-3000:]
+        del stack.workspace.env_vars["PULUMI_K8S_ENABLE_PATCH_FORCE"]
+        again = stack.up(on_output=None)
+        assert {k: v for k, v in again.summary.resource_changes.items() if k != "same"} == {}
         resources = stack.export_stack().deployment["resources"]
         assert any(r["type"] == "kubernetes:serving.knative.dev/v1:Service" for r in resources)
         with prepared.http() as http:

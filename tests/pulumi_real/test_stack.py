@@ -25,7 +25,7 @@ from tests.pulumi_real.conftest import Cluster
 from tests.pulumi_real.engine import Engine, config_values, root_program
 from tests.pulumi_real.live import existing, live_differences, prerequisites, rendered
 
-pytestmark = pytest.mark.real
+pytestmark = [pytest.mark.real, pytest.mark.timeout(1800)]
 
 TOKEN = "hf_realTierSecret0123456789abcdefXYZ"
 NEW_IMAGE = "nvcr.io/acme/triton-embedder:24.09"
