@@ -126,7 +126,7 @@ def test_secret_errors_do_not_echo_server_message() -> None:
 
 def test_unknown_kind_is_refused_before_any_call() -> None:
     hook, client = _hook([])
-    with pytest.raises(DeployError, match="not in the provider's resource table"):
+    with pytest.raises(DeployError, match="not in the resource table"):
         hook.apply({"apiVersion": "example.com/v1", "kind": "Widget",
                     "metadata": {"name": "w", "namespace": "n"}})
     client.call_api.assert_not_called()
