@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 import urllib3
 from kubernetes import watch
@@ -37,15 +34,16 @@ def _collect(k, *, limit, **kwargs):
 def test_watch_without_version_sends_current_state_then_changes(k):
     _cm(k, "a")
     _cm(k, "b")
-
-    def later():
-        time.sleep(0.2)
-        k.core.patch_namespaced_config_map("a", "default", {"data": {"v": "2"}})
-        k.core.delete_namespaced_config_map("b", "default")
-
-    threading.Thread(target=later, daemon=True).start()
-    assert _collect(k, limit=4) == [("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a"),
-                                    ("DELETED", "b")]
+    events = []
+    w = watch.Watch()
+    for event in w.stream(k.core.list_namespaced_config_map, "default", timeout_seconds=60):
+        events.append((event["type"], event["object"].metadata.name))
+        if len(events) == 2:  # the current state has arrived: now change it
+            k.core.patch_namespaced_config_map("a", "default", {"data": {"v": "2"}})
+            k.core.delete_namespaced_config_map("b", "default")
+        if len(events) >= 4:
+            w.stop()
+    assert events == [("ADDED", "a"), ("ADDED", "b"), ("MODIFIED", "a"), ("DELETED", "b")]
 
 
 def test_watch_from_a_resource_version_replays_history(k):
@@ -112,16 +110,12 @@ def test_dropped_stream_is_resumed_from_the_last_version(k, sandbox):
 def test_clean_close_makes_the_client_reconnect(k, sandbox):
     _cm(k, "a")
     rule = sandbox.faults.drop_watch(after_events=1, resource="configmaps", mode="close")
-
-    def later():
-        time.sleep(0.3)
-        _cm(k, "b")
-
-    threading.Thread(target=later, daemon=True).start()
     events = []
     w = watch.Watch()
     for event in w.stream(k.core.list_namespaced_config_map, "default"):
         events.append((event["type"], event["object"].metadata.name))
+        if len(events) == 1:  # the server closes this stream after one event
+            _cm(k, "b")
         if len(events) == 2:
             w.stop()
     assert events == [("ADDED", "a"), ("ADDED", "b")]
