@@ -139,7 +139,8 @@ async def variant(link: SandboxLink, namespace: str, waits: int, with_pods: bool
     ticker.start()
     cpu0 = time.process_time()
     landed = await link.aask("flip", [(n, 0.0) for n in names], namespace)
-    done = {n: await asyncio.wait_for(t, 300) for n, t in tasks.items()}
+    async with asyncio.timeout(300):
+        done = {n: await t for n, t in tasks.items()}
     out["burst_cpu_s"] = time.process_time() - cpu0
     out["burst_stall_ms"] = await ticker.stop() * 1000
     if {s for _, s in done.values()} != {"ready"}:

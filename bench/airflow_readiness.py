@@ -259,7 +259,8 @@ async def warm_up(link: SandboxLink) -> None:
     task = asyncio.ensure_future(watch_wait(trigger(link.kubeconfig, "warm", ns)))
     await until_watching(link, ns)
     await link.aask("flip", [("warm", 0.0)], ns)
-    await asyncio.wait_for(task, 30)
+    async with asyncio.timeout(30):
+        await task
     before = time.perf_counter()
     other = await link.aask("clock")
     if not before <= other <= time.perf_counter():
