@@ -16,17 +16,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from inference_core.spec.base import SpecModel
+from inference_core.spec.base import DNS1123_LABEL, SpecModel
 from inference_core.spec.common import (
-    DNS1123_LABEL,
     Compute,
-    DataSource,
     Endpoint,
     EnvVar,
     PullPolicy,
     Security,
     Tool,
 )
+from inference_core.spec.storage import DataSource
 
 POLICY_KIND = "InferencePolicy"
 ASSET_KINDS = ("Environment", "ComputeResource", "DataSource", "Credential")

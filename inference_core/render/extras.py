@@ -8,9 +8,10 @@ from typing import Any
 from inference_core.profile import ClusterProfile
 from inference_core.render.meta import REDACTED_ANNOTATION, base_metadata
 from inference_core.rollout.constants import token_secret_name
-from inference_core.spec.common import DataSource, ModelSource, ToolType
+from inference_core.spec.common import ModelSource, ToolType
 from inference_core.spec.loader import AnySpec
 from inference_core.spec.quantities import format_memory
+from inference_core.spec.storage import DataSource
 
 HF_TOKEN_KEY = "HF_TOKEN"
 REDACTED = "<redacted>"

@@ -15,7 +15,6 @@ from inference_core.profile import ClusterProfile
 from inference_core.render.refusals import refuse
 from inference_core.spec.common import (
     Compute,
-    DataSource,
     EnvVar,
     Scheduling,
     Security,
@@ -23,6 +22,7 @@ from inference_core.spec.common import (
     TolerationOperator,
 )
 from inference_core.spec.quantities import format_cpu, format_memory
+from inference_core.spec.storage import DataSource
 
 GPU_RESOURCE = "nvidia.com/gpu"
 HF_CACHE_PATH = "/root/.cache/huggingface"

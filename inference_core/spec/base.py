@@ -5,6 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+#: A DNS-1123 label (names of Kubernetes objects the spec refers to).
+DNS1123_LABEL = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+
 
 class SpecModel(BaseModel):
     """Base of all spec models.

@@ -16,7 +16,6 @@ from inference_core.spec.common import (
     Access,
     Compute,
     Container,
-    DataSource,
     EnvVar,
     Exposure,
     General,
@@ -26,7 +25,6 @@ from inference_core.spec.common import (
     Priority,
     PullCredential,
     PullPolicy,
-    PvcSource,
     Replicas,
     Scheduling,
     Security,
@@ -34,6 +32,7 @@ from inference_core.spec.common import (
     VllmSettings,
 )
 from inference_core.spec.common import Endpoint as Endpoint
+from inference_core.spec.storage import DataSource, PvcSource
 
 API_VERSION = "inference-stacks/v1alpha1"
 

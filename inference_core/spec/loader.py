@@ -19,8 +19,8 @@ from yaml.nodes import Node
 
 from inference_core.errors import FieldIssue, SpecError
 from inference_core.spec import k8s_names, rules
+from inference_core.spec.base import DNS1123_LABEL
 from inference_core.spec.common import (
-    DNS1123_LABEL,
     ENV_NAME,
     LABEL_KEY,
     LABEL_VALUE,

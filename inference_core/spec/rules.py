@@ -16,7 +16,6 @@ from inference_core.spec.common import (
     AutoscaleMetric,
     Compute,
     Container,
-    DataSource,
     Endpoint,
     EnvVar,
     Replicas,
@@ -33,6 +32,7 @@ from inference_core.spec.kinds import (
     Role,
 )
 from inference_core.spec.secrets import credential_kind
+from inference_core.spec.storage import DataSource
 
 KNATIVE_NAME_MAX = 49
 DISTRIBUTED_NAME_MAX = 45
