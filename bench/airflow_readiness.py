@@ -288,8 +288,10 @@ async def latency(link: SandboxLink, runs: int, interval: float) -> dict[str, An
     rates = {verb: (n - requests0.get(verb, 0)) / (t1 - t0) for verb, n in requests1.items()}
     order = random.sample(names, len(names))
     landed = await link.aask("flip", [(n, random.uniform(0, 0.03)) for n in order], ns)
-    done = {n: await asyncio.wait_for(t, 60) for n, t in watch.items()}
-    polled = {n: await asyncio.wait_for(t, 60) for n, t in poll.items()}
+    async with asyncio.timeout(60):
+        done = {n: await t for n, t in watch.items()}
+    async with asyncio.timeout(60):
+        polled = {n: await t for n, t in poll.items()}
     await hook.close()
     statuses = {s for _, s in done.values()}
     if statuses != {"ready"}:
