@@ -329,7 +329,8 @@ async def scale(link: SandboxLink, waits: int, steady: float, traced: bool) -> d
     out["watches"] = {res: n for (res, wns), n in watches.items() if wns == ns}
     out["watches_client"] = informer.stats().open_watches
     landed = await link.aask("flip", [(n, 0.0) for n in names], ns)
-    done = {n: await asyncio.wait_for(t, 120) for n, t in tasks.items()}
+    async with asyncio.timeout(120):
+        done = {n: await t for n, t in tasks.items()}
     if {s for _, s in done.values()} != {"ready"}:
         raise RuntimeError(f"trigger events: {sorted({s for _, s in done.values()})}")
     out["rss_peak"] = proc_status("VmHWM")

@@ -165,7 +165,8 @@ async def bench_fanout(url: str, token: str, watchers: int, updates: int,
 
         tasks = [asyncio.create_task(watch(i)) for i in range(watchers)]
         start_open = time.perf_counter()
-        await asyncio.wait_for(ready.wait(), 120)
+        async with asyncio.timeout(120):
+            await ready.wait()
         open_time = time.perf_counter() - start_open
         start = time.perf_counter()
         for i in range(updates):
@@ -174,7 +175,8 @@ async def bench_fanout(url: str, token: str, watchers: int, updates: int,
                                      ) as response:
                 await response.read()
         write_time = time.perf_counter() - start
-        await asyncio.wait_for(asyncio.gather(*tasks), 300)
+        async with asyncio.timeout(300):
+            await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
         del first_at
         total = sum(received)
