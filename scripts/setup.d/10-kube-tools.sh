@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Build the real control plane the real-server tests use (kube-apiserver, kubectl, etcd) and the
-# upstream-validation program from the Go modules pinned in tools/kube/go.mod and
+# Build the real control plane the real-server tests use (kube-apiserver, kube-controller-manager,
+# kubectl, etcd) and the upstream-validation program from the Go modules pinned in tools/kube/go.mod and
 # tools/validate/go.mod, into ${INFSTACK_TOOLS_CACHE:-$HOME/.cache/inference-stacks/tools}/<tool>-<version>.
 # Builds only what is missing; a cold build takes tens of minutes on two cores (docs/benchmarks.md).
 set -euo pipefail
@@ -55,5 +55,6 @@ for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
   stamp="$stamp -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 build "$kube" k8s.io/kubernetes/cmd/kube-apiserver kube-apiserver "$k8s" "$stamp"
+build "$kube" k8s.io/kubernetes/cmd/kube-controller-manager kube-controller-manager "$k8s" "$stamp"
 build "$kube" k8s.io/kubernetes/cmd/kubectl kubectl "$k8s" "$stamp"
 build "$repo/tools/validate" ./cmd/infstack-validate infstack-validate "$(source_digest "$repo/tools/validate")"

@@ -168,7 +168,8 @@ class RealCluster:
 
     # ------------------------------------------------------------------ lifecycle
     def stop(self) -> None:
-        """Stop kube-apiserver then etcd (TERM, then KILL after a bounded wait)."""
+        """Stop the processes in reverse start order (kube-controller-manager when started,
+        kube-apiserver, etcd) (TERM, then KILL after a bounded wait)."""
         for proc in reversed(self.processes):
             if proc.poll() is None:
                 proc.terminate()
@@ -260,6 +261,21 @@ def start_cluster(etcd: Path, apiserver: Path, kubectl: Path | None, *,
         cluster.stop()
         raise
     return cluster
+
+
+def start_controller_manager(cluster: RealCluster, binary: Path) -> None:
+    """Run kube-controller-manager against ``cluster`` with the controllers a control plane
+    without nodes needs: the garbage collector (owner references, foreground deletion), the
+    namespace controller (namespace deletion) and the ServiceAccount controller. Returns once
+    the garbage collector has synced its monitors, so start it after the CRDs are installed."""
+    log = cluster.workdir / "kube-controller-manager.log"
+    proc = subprocess.Popen(
+        [str(binary), f"--kubeconfig={cluster.kubeconfig}", "--leader-elect=false",
+         "--controllers=garbagecollector,namespace,serviceaccount", "--secure-port=0", "-v=2"],
+        stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    cluster.processes.append(proc)
+    _wait_ready(proc, lambda: b"all resource monitors have synced" in log.read_bytes(),
+                "kube-controller-manager", log)
 
 
 def crd_documents(schemas: Path) -> list[dict[str, Any]]:

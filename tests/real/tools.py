@@ -1,6 +1,7 @@
 """Where the Go-built real engines live: ``${INFSTACK_TOOLS_CACHE}/<tool>-<version>``, the version
-read from ``tools/kube/go.mod`` (kube-apiserver and kubectl: ``k8s.io/kubernetes``; etcd:
-``go.etcd.io/etcd/server/v3``) — the same names ``scripts/setup.d/10-kube-tools.sh`` builds."""
+read from ``tools/kube/go.mod`` (kube-apiserver, kube-controller-manager and kubectl:
+``k8s.io/kubernetes``; etcd: ``go.etcd.io/etcd/server/v3``) — the same names
+``scripts/setup.d/10-kube-tools.sh`` builds."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from tests.helpers import REPO
 KUBE_MODULE = REPO / "tools" / "kube"
 VALIDATE_MODULE = REPO / "tools" / "validate"
 MODULE_OF = {"kube-apiserver": "k8s.io/kubernetes", "kubectl": "k8s.io/kubernetes",
+             "kube-controller-manager": "k8s.io/kubernetes",
              "etcd": "go.etcd.io/etcd/server/v3"}
 
 
