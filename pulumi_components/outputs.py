@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import pulumi
 import pulumi_kubernetes as k8s
+from pulumi.output import UNKNOWN
 
 from pulumi_components.awaiting import ClusterAccess, Target, api_client, wait_ready
 from pulumi_components.errors import InferenceComponentError
@@ -102,6 +103,10 @@ def _ready(source: pulumi.Output[Rendered], serving: pulumi.CustomResource,
         return done.apply(lambda _: None)
     if access is None:  # the provider awaited the serving object (pulumi.com/waitFor)
         return done.apply(lambda _: True)
+    if pulumi.runtime.is_dry_run():
+        # A preview deploys nothing, so there is nothing to wait for: ``ready`` is known only
+        # after ``up`` (the provider's dry run may already predict the next generation).
+        return done.apply(lambda _: cast("bool | None", UNKNOWN))
     metadata: Any = serving.metadata  # type: ignore[attr-defined]
     generation = metadata.apply(_generation)
 

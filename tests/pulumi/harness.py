@@ -84,12 +84,13 @@ def _event_loop() -> None:
     asyncio.set_event_loop(_LOOP)
 
 
-def install(status: dict[str, dict[str, Any]] | None = None) -> RecordingMonitor:
-    """Fresh mocks for one test."""
+def install(status: dict[str, dict[str, Any]] | None = None, *,
+            preview: bool = False) -> RecordingMonitor:
+    """Fresh mocks for one test (``preview``: as ``pulumi preview`` runs the program)."""
     _event_loop()
     mocks = Recorder(status=status or {})
     monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="inference-stacks", stack="test", preview=False,
+    pulumi.runtime.set_mocks(mocks, project="inference-stacks", stack="test", preview=preview,
                              monitor=monitor)
     return monitor
 

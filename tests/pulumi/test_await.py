@@ -65,6 +65,16 @@ def test_ready_when_the_core_judges_the_live_service_ready(cluster: Sandbox) -> 
     assert "/apis/serving.knative.dev/v1/namespaces/team-a/services/iris-classifier" in paths
 
 
+def test_a_preview_does_not_wait(cluster: Sandbox) -> None:
+    # Nothing is applied: a wait would fail (NotFound) or time out after 5 s.
+    kubeconfig = Path(cluster.kubeconfig_path).read_text(encoding="utf-8")
+    install(preview=True)
+    box = deploy(lambda: CustomInference("iris", InferenceArgs(
+        spec=CUSTOM, kubeconfig=kubeconfig, timeout_seconds=5)))
+    assert "built" in box and "outputs" not in box  # ready stays unknown until up
+    assert not any("iris-classifier" in r.path for r in cluster.requests)
+
+
 def test_a_bad_image_fails_fast_with_the_kubelet_reason(cluster: Sandbox) -> None:
     kubeconfig = apply_rendered(cluster, image=BAD_IMAGE)
     install()
