@@ -309,14 +309,7 @@ def wait_ready(
     every ``resync_s`` seconds regardless. ``on_update`` sees every step (live status)."""
     wake, stop = threading.Event(), threading.Event()
     key = target.key
-    watches = [
-        _Watch(client, key.api_version, key.kind, key.namespace, wake=wake, stop=stop,
-               field_selector=f"metadata.name={key.name}"),
-        _Watch(client, POD.api_version, "Pod", key.namespace, wake=wake, stop=stop,
-               label_selector=workload_pod_selector(target)),
-    ]
-    for w in watches:
-        w.start()
+    watches: list[_Watch] = []
     progress = WaitProgress.start(target, clock())
     try:
         while True:
@@ -338,6 +331,19 @@ def wait_ready(
                 raise failure_error(target, outcome.readiness)
             if outcome.state == "timeout":
                 raise timeout_error(target, progress, now=clock())
+            if not watches:
+                # Not settled at the first read: watch the object and its pods from now on,
+                # and read again at once (so nothing between that read and the watches is
+                # missed). A workload already ready or failed costs no watch.
+                watches = [
+                    _Watch(client, key.api_version, key.kind, key.namespace, wake=wake,
+                           stop=stop, field_selector=f"metadata.name={key.name}"),
+                    _Watch(client, POD.api_version, "Pod", key.namespace, wake=wake,
+                           stop=stop, label_selector=workload_pod_selector(target)),
+                ]
+                for w in watches:
+                    w.start()
+                continue
             wake.wait(min(resync_s, max(0.05, progress.remaining(clock()))))
     finally:
         stop.set()

@@ -9,13 +9,14 @@ from typing import Any
 import pytest
 
 from inference_core.errors import WorkloadFailed
+from inference_core.rollout import wait as wait_module
 from inference_core.rollout.client import KubernetesClient
 from inference_core.rollout.engine import Engine, execute, read_state, utc_now
 from inference_core.rollout.history import Status
 from inference_core.rollout.kube import JsonObj, ObjectKey
 from inference_core.rollout.plan import WaitTarget
 from inference_core.rollout.planners import plan_deploy
-from inference_core.rollout.wait import aread_snapshot, assess, read_snapshot
+from inference_core.rollout.wait import aread_snapshot, assess, read_snapshot, wait_ready
 from tests.rollout.cases import custom_spec, distributed_spec
 from tests.rollout.conftest import NS
 
@@ -102,3 +103,14 @@ def test_async_and_sync_snapshots_agree(cluster: tuple[Any, KubernetesClient]) -
     sync = assess(target, read_snapshot(client, target))
     snap = asyncio.run(aread_snapshot(_Async(client), target))  # type: ignore[arg-type]
     assert assess(target, snap) == sync and sync.ready
+
+
+def test_a_ready_workload_is_judged_by_one_read_without_watches(
+        cluster: tuple[Any, KubernetesClient], monkeypatch: pytest.MonkeyPatch) -> None:
+    _, client = cluster
+    Engine(client).deploy(custom_spec("ghcr.io/acme/app:1"), rollout_id="r", wait=True)
+    started: list[str] = []
+    monkeypatch.setattr(wait_module._Watch, "start", lambda self: started.append(self.name))
+    target = WaitTarget(ObjectKey("serving.knative.dev/v1", "Service", NS, "app"), 60.0)
+    assert wait_ready(client, target).ready
+    assert started == []
