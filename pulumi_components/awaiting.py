@@ -18,6 +18,8 @@ cannot read its credentials back, so it keeps the provider's own await (the rend
 from __future__ import annotations
 
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -60,18 +62,55 @@ def cluster_access(a: InferenceArgs) -> ClusterAccess | None:
     return ClusterAccess(path=str(Path(path).expanduser()), context=context)
 
 
+WAIT_THREADS = 64
+"""Waits running at once in one program (each blocks a thread while it watches)."""
+
+_clients: dict[tuple[str | None, str | None, str | None], Any] = {}
+_clients_lock = threading.Lock()
+_executor: ThreadPoolExecutor | None = None
+
+
+def wait_executor() -> ThreadPoolExecutor:
+    """The threads the components' waits run on, shared by every component of the program:
+    enough for each workload of a large stack to wait at once (the event loop's default
+    executor has ``cpu_count + 4`` threads, so waits would queue behind each other)."""
+    global _executor
+    with _clients_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=WAIT_THREADS,
+                                           thread_name_prefix="infstack-wait")
+        return _executor
+
+
+def shared_api_client(contents: str | None, path: str | None, context: str | None,
+                      component: str) -> Any:
+    """One ``ApiClient`` per cluster for every component of the program (one kubeconfig
+    load, one TLS context, one connection pool sized for :data:`WAIT_THREADS` waits)."""
+    key = (contents, path, context)
+    with _clients_lock:
+        found = _clients.get(key)
+        if found is None:
+            found = _clients[key] = api_client(contents, path, context, component,
+                                               pool_size=2 * WAIT_THREADS + 4)
+        return found
+
+
 def api_client(contents: str | None, path: str | None, context: str | None,
-               component: str) -> Any:
-    """A ``kubernetes.client.ApiClient`` for kubeconfig ``contents`` or ``path``."""
+               component: str, pool_size: int | None = None) -> Any:
+    """A ``kubernetes.client.ApiClient`` for kubeconfig ``contents`` or ``path``
+    (``pool_size``: connections kept per host)."""
     from kubernetes import client, config
 
     try:
-        if contents is not None:
-            return config.new_client_from_config_dict(yaml.safe_load(contents),
-                                                      context=context)
         cfg = client.Configuration()
-        config.load_kube_config(config_file=path, context=context, client_configuration=cfg,
-                                persist_config=False)
+        if contents is not None:
+            config.load_kube_config_from_dict(yaml.safe_load(contents), context=context,
+                                              client_configuration=cfg, persist_config=False)
+        else:
+            config.load_kube_config(config_file=path, context=context,
+                                    client_configuration=cfg, persist_config=False)
+        if pool_size is not None:
+            cfg.connection_pool_maxsize = pool_size
         return client.ApiClient(cfg)
     except Exception as e:  # the loader raises many types; the kubeconfig is never echoed
         raise InferenceComponentError(

@@ -17,7 +17,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 from pulumi.output import UNKNOWN
 
-from pulumi_components.awaiting import ClusterAccess, Target, api_client, wait_ready
+from pulumi_components.awaiting import (
+    ClusterAccess,
+    Target,
+    shared_api_client,
+    wait_executor,
+    wait_ready,
+)
 from pulumi_components.errors import InferenceComponentError
 from pulumi_components.resolve import TIMEOUT, AwaitOptions, Rendered
 
@@ -120,12 +126,9 @@ def _ready(source: pulumi.Output[Rendered], serving: pulumi.CustomResource,
                         timeout_seconds=float(meta["annotations"][TIMEOUT]))
 
         def run() -> bool:
-            api = api_client(contents, access.path, access.context, component)
-            try:
-                return wait_ready(api, target, component)
-            finally:
-                api.close()
-        return asyncio.get_running_loop().run_in_executor(None, run)
+            api = shared_api_client(contents, access.path, access.context, component)
+            return wait_ready(api, target, component)
+        return asyncio.get_running_loop().run_in_executor(wait_executor(), run)
 
     contents = (pulumi.Output.secret(access.contents) if access.contents is not None
                 else None)
