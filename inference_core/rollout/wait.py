@@ -302,11 +302,14 @@ def wait_ready(
     client: KubeClient, target: WaitTarget, *,
     on_update: Callable[[WaitProgress, Outcome], None] | None = None,
     clock: Callable[[], float] = time.monotonic, resync_s: float = 5.0,
+    min_interval_s: float = 0.2,
 ) -> Readiness:
     """Wait until ``target`` is ready (returned) or failed (``WorkloadFailed``), or the
     deadline passes (``ReadinessTimeout`` saying what was last seen and whether the API
     was reachable). Wakes on watch events of the serving object and its pods, and re-reads
-    every ``resync_s`` seconds regardless. ``on_update`` sees every step (live status)."""
+    every ``resync_s`` seconds regardless, at most once per ``min_interval_s`` (a burst of
+    events, as when a revision's pods start, costs one read). ``on_update`` sees every step
+    (live status)."""
     wake, stop = threading.Event(), threading.Event()
     key = target.key
     watches: list[_Watch] = []
@@ -314,6 +317,7 @@ def wait_ready(
     try:
         while True:
             wake.clear()
+            last_read = clock()
             try:
                 snap: Snapshot | None = read_snapshot(client, target)
                 error: BaseException | None = None
@@ -345,6 +349,9 @@ def wait_ready(
                     w.start()
                 continue
             wake.wait(min(resync_s, max(0.05, progress.remaining(clock()))))
+            gap = min(min_interval_s - (clock() - last_read), progress.remaining(clock()))
+            if gap > 0:
+                stop.wait(gap)  # let the rest of the burst arrive: one read for all of it
     finally:
         stop.set()
         for w in watches:
