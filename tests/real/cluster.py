@@ -266,12 +266,14 @@ def start_cluster(etcd: Path, apiserver: Path, kubectl: Path | None, *,
 def start_controller_manager(cluster: RealCluster, binary: Path) -> None:
     """Run kube-controller-manager against ``cluster`` with the controllers a control plane
     without nodes needs: the garbage collector (owner references, foreground deletion), the
-    namespace controller (namespace deletion) and the ServiceAccount controller. Returns once
+    namespace controller (namespace deletion), the ServiceAccount controller and the
+    Endpoints/EndpointSlice controllers (Pulumi's Service await reads Endpoints). Returns once
     the garbage collector has synced its monitors, so start it after the CRDs are installed."""
     log = cluster.workdir / "kube-controller-manager.log"
     proc = subprocess.Popen(
         [str(binary), f"--kubeconfig={cluster.kubeconfig}", "--leader-elect=false",
-         "--controllers=garbagecollector,namespace,serviceaccount", "--secure-port=0", "-v=2"],
+         "--controllers=garbagecollector,namespace,serviceaccount,endpoint,endpointslice",
+         "--secure-port=0", "-v=2"],
         stdout=log.open("wb"), stderr=subprocess.STDOUT)
     cluster.processes.append(proc)
     _wait_ready(proc, lambda: b"all resource monitors have synced" in log.read_bytes(),
