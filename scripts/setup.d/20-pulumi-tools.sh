@@ -15,12 +15,6 @@ repo="$(cd "$here/../.." && pwd)"
 cache="${INFSTACK_TOOLS_CACHE:-$HOME/.cache/inference-stacks/tools}"
 tools="$repo/tools/pulumi"
 
-if [ "${INFSTACK_PULUMI_REAL:-}" != 1 ]; then
-  # The real Pulumi tier runs only when asked for (tests/pulumi_real/conftest.py); its cold
-  # build is the longest of all (about 1.5 hours on two busy cores), so build it only then.
-  echo "set-up: Pulumi engine not needed (the real Pulumi tier runs with INFSTACK_PULUMI_REAL=1)"
-  exit 0
-fi
 if ! command -v go >/dev/null 2>&1; then
   setup_unavailable "go is not installed, so the Pulumi engine and provider cannot be built"
   exit 0

@@ -15,6 +15,7 @@ import os
 import re
 import runpy
 import subprocess
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -69,6 +70,23 @@ def bin_dir(root: Path, tools: Mapping[str, Path]) -> Path:
     return folder
 
 
+COMPONENT_PLUGIN = "pulumi-resource-inference-stacks"
+"""The component provider as an executable plugin on ``PATH`` (what the engine starts for the
+``inference-stacks`` package)."""
+
+
+def component_plugin(folder: Path) -> Path:
+    """``folder/pulumi-resource-inference-stacks``: runs ``pulumi_provider`` with this
+    interpreter. The engine starts a Python component provider through the Python language host
+    (``pulumi package add`` reads ``PulumiPlugin.yaml``); that host cannot be built here, so
+    the tests start the same entry point as an ambient plugin executable."""
+    path = folder / COMPONENT_PLUGIN
+    path.write_text(f'#!/bin/sh\nexec "{sys.executable}" '
+                    f'"{REPO / "pulumi_provider" / "__main__.py"}" "$@"\n', encoding="utf-8")
+    path.chmod(0o755)
+    return path
+
+
 @dataclass
 class Engine:
     """Where the CLI runs: binaries, backend, Pulumi home, environment."""
@@ -80,6 +98,7 @@ class Engine:
     def create(cls, root: Path, tools: Mapping[str, Path]) -> Engine:
         """A private Pulumi home and file backend under ``root``."""
         bins = bin_dir(root, tools)
+        component_plugin(bins)
         state = root / "state"
         state.mkdir(parents=True, exist_ok=True)
         env = {

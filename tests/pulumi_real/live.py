@@ -6,18 +6,26 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from inference_core.profile import ClusterProfile
+from inference_core.profile import ClusterProfile, load_profile
 from inference_core.render import render
+from inference_core.spec import load_specs
 from inference_core.spec.loader import AnySpec
 from inference_core.spec.quantities import parse_quantity
+from tests.helpers import EXAMPLES, example_profile
 from tests.kubehttp import KubeHttp, object_path
 
 COMPONENT_ANNOTATIONS = {"pulumi.com/skipAwait": "true"}
 """What the component adds to the rendered serving object and Services: the provider must not
 wait, the component waits with the core's readiness (docs/pulumi.md)."""
 
-TEAMS = ("team-a", "team-b", "team-c")
-"""Namespaces of the example specs (the default and kai profiles: ``{project}``)."""
+def _example_namespaces() -> tuple[str, ...]:
+    namespaces = {load_profile(example_profile(path)).namespace_for(spec.metadata.project)
+                  for path in EXAMPLES for spec in load_specs(path)}
+    return tuple(sorted(namespaces))
+
+
+TEAMS = _example_namespaces()
+"""Namespaces of the example specs, each under the profile its first line names."""
 
 
 def prerequisites(token: str) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from inference_core.spec import load_specs, parse_spec
 from inference_sandbox.hub import HubEmulator
 from pulumi_components import CustomInference, HuggingFaceInference, InferenceArgs
 from tests.helpers import REPO
-from tests.pulumi_real.conftest import Cluster
+from tests.pulumi_real.cluster import Cluster
 from tests.pulumi_real.engine import Engine
 from tests.pulumi_real.live import prerequisites
 
