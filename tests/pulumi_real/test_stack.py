@@ -189,3 +189,31 @@ def test_kubeconfig_given_as_a_string_is_secret_in_state(engine: Engine, prepare
     finally:
         stack.destroy(on_output=None)
         stack.workspace.remove_stack("kubeconfig-secret")
+
+
+def test_a_bad_image_fails_up_with_the_kubelet_reason(engine: Engine, prepared: Cluster,
+                                                      tmp_path: Path) -> None:
+    """The component's wait (the core's readiness) fails ``pulumi up`` with the kubelet's
+    reason long before its timeout (600 s: a timeout would say ReadinessTimeout instead)."""
+    from pulumi_components import CustomInference, InferenceArgs
+
+    doc = yaml.safe_load(next(p for p in EXAMPLES if p.name == "custom-http.yaml")
+                         .read_text(encoding="utf-8"))
+    doc["metadata"]["name"] = "iris-bad-image"
+    doc["spec"]["image"] = "registry.example/does-not-exist:1"
+
+    def program() -> None:
+        CustomInference("bad", InferenceArgs(spec=doc, timeout_seconds=600))
+
+    config = config_values({"kubernetes:kubeconfig": str(prepared.kubeconfig)})
+    stack = engine.stack("bad-image", program, tmp_path / "work", config)
+    try:
+        with pytest.raises(auto.CommandError) as info:
+            stack.up(on_output=None)
+        text = str(info.value)
+        assert 'inference-stacks:index:CustomInference "bad"' in text
+        assert "WorkloadFailed" in text and "team-a/iris-bad-image" in text
+        assert "ErrImagePull" in text or "ImagePullBackOff" in text
+    finally:
+        stack.destroy(on_output=None)
+        stack.workspace.remove_stack("bad-image")
