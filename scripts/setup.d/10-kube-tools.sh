@@ -7,7 +7,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
-cache="${INFSTACK_TOOLS_CACHE:-$HOME/.cache/inference-stacks/tools}"
 
 if ! command -v go >/dev/null 2>&1; then
   setup_unavailable "go is not installed, so kube-apiserver, kubectl and etcd cannot be built"
@@ -21,26 +20,6 @@ source_digest() {
   (cd "$1" && find . -type f \( -name '*.go' -o -name go.mod -o -name go.sum \) | sed 's|^\./||' \
     | LC_ALL=C sort | while read -r f; do printf '%s' "$f"; cat "$f"; done | sha256sum | cut -c1-12)
 }
-
-# build MODULE_DIR PACKAGE TOOL VERSION [LDFLAGS] : go build PACKAGE as $cache/TOOL-VERSION unless
-# it is there.
-build() {
-  local dir="$1" pkg="$2" tool="$3" version="$4" ldflags="-s -w ${5:-}" out
-  out="$cache/$tool-$version"
-  [ -x "$out" ] && return 0
-  echo "set-up: building $tool $version (go build $pkg) into $cache"
-  local start=$SECONDS
-  if (cd "$dir" && nice -n 10 go build -trimpath -ldflags="$ldflags" -o "$out.tmp" "$pkg"); then
-    mv "$out.tmp" "$out"
-    echo "set-up: built $tool $version in $((SECONDS - start))s"
-  else
-    rm -f "$out.tmp"
-    setup_unavailable "go build $pkg failed"
-  fi
-}
-
-# version MODULE_DIR MODULE : the version MODULE_DIR/go.mod requires of MODULE.
-version() { (cd "$1" && go list -m -f '{{.Version}}' "$2"); }
 
 kube="$repo/tools/kube"
 k8s="$(version "$kube" k8s.io/kubernetes)" || { setup_unavailable "cannot resolve k8s.io/kubernetes in $kube"; exit 0; }

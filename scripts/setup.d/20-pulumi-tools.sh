@@ -12,7 +12,6 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 . "$here/lib.sh"
 repo="$(cd "$here/../.." && pwd)"
-cache="${INFSTACK_TOOLS_CACHE:-$HOME/.cache/inference-stacks/tools}"
 tools="$repo/tools/pulumi"
 
 if ! command -v go >/dev/null 2>&1; then
@@ -20,25 +19,6 @@ if ! command -v go >/dev/null 2>&1; then
   exit 0
 fi
 mkdir -p "$cache"
-
-# version MODULE_DIR MODULE : the version MODULE_DIR/go.mod requires of MODULE.
-version() { (cd "$1" && go list -m -f '{{.Version}}' "$2"); }
-
-# build MODULE_DIR PACKAGE TOOL VERSION LDFLAGS : go build PACKAGE as $cache/TOOL-VERSION.
-build() {
-  local dir="$1" pkg="$2" tool="$3" version="$4" ldflags="$5" out
-  out="$cache/$tool-$version"
-  [ -x "$out" ] && return 0
-  echo "set-up: building $tool $version (go build $pkg) into $cache"
-  local start=$SECONDS
-  if (cd "$dir" && nice -n 10 go build -trimpath -ldflags="-s -w $ldflags" -o "$out.tmp" "$pkg"); then
-    mv "$out.tmp" "$out"
-    echo "set-up: built $tool $version in $((SECONDS - start))s"
-  else
-    rm -f "$out.tmp"
-    setup_unavailable "go build $pkg failed"
-  fi
-}
 
 engine="$(version "$tools/engine" github.com/pulumi/pulumi/pkg/v3)" \
   || { setup_unavailable "cannot resolve github.com/pulumi/pulumi/pkg/v3 in $tools/engine"; exit 0; }

@@ -29,3 +29,26 @@ setup_unavailable() {
   fi
   echo "set-up: $1; the real-engine tests will skip" >&2
 }
+
+# Where the Go-built tools go, as <tool>-<version> (tests/real/tools.py reads the same folder).
+cache="${INFSTACK_TOOLS_CACHE:-$HOME/.cache/inference-stacks/tools}"
+
+# version MODULE_DIR MODULE : the version MODULE_DIR/go.mod requires of MODULE.
+version() { (cd "$1" && go list -m -f '{{.Version}}' "$2"); }
+
+# build MODULE_DIR PACKAGE TOOL VERSION [LDFLAGS] : go build PACKAGE as $cache/TOOL-VERSION unless
+# it is there.
+build() {
+  local dir="$1" pkg="$2" tool="$3" version="$4" ldflags="-s -w ${5:-}" out
+  out="$cache/$tool-$version"
+  [ -x "$out" ] && return 0
+  echo "set-up: building $tool $version (go build $pkg) into $cache"
+  local start=$SECONDS
+  if (cd "$dir" && nice -n 10 go build -trimpath -ldflags="$ldflags" -o "$out.tmp" "$pkg"); then
+    mv "$out.tmp" "$out"
+    echo "set-up: built $tool $version in $((SECONDS - start))s"
+  else
+    rm -f "$out.tmp"
+    setup_unavailable "go build $pkg failed"
+  fi
+}
